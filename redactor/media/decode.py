@@ -1,0 +1,60 @@
+"""Decode frames with their presentation timestamps, turned upright, as BGR uint8 arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from redactor.errors import BadInput
+
+# ffmpeg's display-matrix rotation is counter-clockwise: 90 means "turn 90 degrees counter-clockwise to show".
+_UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int
+    pts: int  # in the source stream's time base, counted from the first frame
+    time: float  # seconds from the first frame
+    image: np.ndarray  # H x W x 3 uint8, BGR, upright
+
+
+def upright(image: np.ndarray, rotation: int) -> np.ndarray:
+    code = _UPRIGHT.get(rotation % 360)
+    return image if code is None else cv2.rotate(image, code)
+
+
+def decode(path: str | Path, rotation: int = 0, threads: bool = True) -> Iterator[Frame]:
+    """Every frame in presentation order. A stream that breaks part-way raises BadInput (fail closed: a clip that
+    cannot be read to its end is not released half-masked)."""
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.error.FFmpegError as err:
+        raise BadInput(f"{path}: cannot open the video ({err.strerror or err})") from None
+    with container:
+        stream = container.streams.video[0]
+        if threads:
+            stream.thread_type = "AUTO"
+        tb = stream.time_base
+        first_pts = None
+        last_pts = None
+        index = 0
+        try:
+            for frame in container.decode(stream):
+                pts = frame.pts if frame.pts is not None else (last_pts + 1 if last_pts is not None else 0)
+                if first_pts is None:
+                    first_pts = pts
+                rel = pts - first_pts
+                if last_pts is not None and rel <= last_pts:
+                    rel = last_pts + 1  # keep timestamps strictly increasing for the encoder
+                last_pts = rel
+                image = frame.to_ndarray(format="bgr24")
+                yield Frame(index, rel, float(rel * tb) if tb else index / 25.0, upright(image, rotation))
+                index += 1
+        except av.error.FFmpegError as err:
+            raise BadInput(f"{path}: the video stream is corrupt at frame {index} ({err.strerror or err})") from None

@@ -1,0 +1,96 @@
+"""Probe a video before any work: one clear error for every kind of bad input, before a frame is decoded."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from redactor.config import settings
+from redactor.errors import BadInput
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: str
+    width: int  # as displayed, after rotation
+    height: int
+    fps: float
+    frames: int  # declared or estimated count; decode reports the true one
+    duration: float
+    codec: str
+    rotation: int  # degrees clockwise to turn the stored picture upright
+    has_audio: bool
+    time_base: Fraction
+    variable_frame_rate: bool
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["time_base"] = str(self.time_base)
+        d["path"] = Path(self.path).name
+        return d
+
+
+def probe(path: str | Path) -> VideoInfo:
+    path = Path(path)
+    if not path.exists():
+        raise BadInput(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise BadInput(f"{path}: the file is empty (0 bytes)")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.error.InvalidDataError:
+        raise BadInput(f"{path}: not a video file (no known container format)") from None
+    except av.error.FFmpegError as err:
+        raise BadInput(f"{path}: cannot open the video ({err.strerror or err})") from None
+    with container:
+        if not container.streams.video:
+            raise BadInput(f"{path}: holds no video stream")
+        vs = container.streams.video[0]
+        ctx = vs.codec_context
+        if ctx is None or not vs.codec_context.name:
+            raise BadInput(f"{path}: unknown video codec")
+        try:
+            av.codec.Codec(ctx.name, "r")
+        except Exception:
+            raise BadInput(f"{path}: no decoder for the video codec {ctx.name!r}") from None
+        w, h = ctx.width, ctx.height
+        if not w or not h:
+            raise BadInput(f"{path}: the video stream has no picture size (corrupt or unknown codec)")
+        s = settings()
+        rotation = _first_frame_rotation(container, vs, path)
+        dw, dh = (h, w) if rotation in (90, 270) else (w, h)
+        if dw > s.max_width or dh > s.max_height:
+            raise BadInput(f"{path}: resolution {dw}x{dh} is above the limit {s.max_width}x{s.max_height} "
+                           f"(REDACTOR_MAX_WIDTH / REDACTOR_MAX_HEIGHT)")
+        rate = vs.average_rate or vs.guessed_rate or vs.base_rate
+        if not rate or float(rate) <= 0 or float(rate) > 1000:
+            raise BadInput(f"{path}: no usable frame rate")
+        if vs.duration is not None and vs.time_base:
+            duration = float(vs.duration * vs.time_base)
+        elif container.duration:
+            duration = container.duration / 1_000_000
+        else:
+            duration = 0.0
+        frames = vs.frames or int(round(duration * float(rate)))
+        if frames > s.max_frames:
+            raise BadInput(f"{path}: {frames} frames is above the limit {s.max_frames} (REDACTOR_MAX_FRAMES)")
+        vfr = bool(vs.base_rate and vs.average_rate and abs(float(vs.base_rate) - float(vs.average_rate)) > 0.01
+                   * float(vs.average_rate))
+        return VideoInfo(path=str(path), width=dw, height=dh, fps=float(rate), frames=int(frames),
+                         duration=duration, codec=ctx.name, rotation=rotation,
+                         has_audio=bool(container.streams.audio), time_base=vs.time_base or Fraction(1, 90000),
+                         variable_frame_rate=vfr)
+
+
+def _first_frame_rotation(container, stream, path: Path) -> int:
+    """Decode the first frame: proves the stream decodes at all, and gives the display matrix's rotation
+    (counter-clockwise degrees, as ffmpeg's autorotate reads it)."""
+    try:
+        for frame in container.decode(stream):
+            return int(round(getattr(frame, "rotation", 0) or 0)) % 360
+    except av.error.FFmpegError as err:
+        raise BadInput(f"{path}: the video stream is corrupt ({err.strerror or err})") from None
+    raise BadInput(f"{path}: the video stream holds no decodable frame (corrupt or truncated)")
