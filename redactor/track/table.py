@@ -1,0 +1,87 @@
+"""`TrackTable`: the stored result of analyze. Serialisable, versioned, with the model versions that made it.
+
+JSON form (version 1):
+{"format": "redactor.tracks", "version": 1,
+ "video": {VideoInfo fields..., "sha256": ...}, "frames": N, "models": {name: version}, "params": {...},
+ "tracks": [{"id": 7, "label": "face|plate|person|vehicle", "frames": [f, ...], "boxes": [[x1, y1, x2, y2], ...],
+             "scores": [s, ...], "sources": ["yunet", ...], "parent": person/vehicle track id or null,
+             "thumbnail": {"frame": f, "box": [...], "jpeg_b64": "..."} or null,
+             "embeddings": [[128 floats], ...]   (faces only: SFace embeddings of the track's best crops)}]}
+Frames and boxes are what the detectors (and the tracker) saw; gap filling and padding are applied by render, so
+the table stays the record of evidence, and the render parameters can change without analysing again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from redactor.errors import BadInput
+
+FORMAT = "redactor.tracks"
+VERSION = 1
+
+
+@dataclass
+class Track:
+    id: int
+    label: str
+    frames: np.ndarray  # (n,) int, increasing
+    boxes: np.ndarray  # (n, 4) float32
+    scores: np.ndarray  # (n,) float32
+    sources: list[str] = field(default_factory=list)
+    parent: int | None = None
+    thumbnail: dict | None = None
+    embeddings: list[list[float]] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"id": int(self.id), "label": self.label, "frames": [int(f) for f in self.frames],
+                "boxes": [[round(float(v), 1) for v in b] for b in self.boxes],
+                "scores": [round(float(s), 3) for s in self.scores], "sources": list(self.sources),
+                "parent": self.parent, "thumbnail": self.thumbnail,
+                "embeddings": [[round(float(v), 5) for v in e] for e in self.embeddings]}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Track:
+        return cls(id=int(d["id"]), label=d["label"], frames=np.asarray(d["frames"], np.int64),
+                   boxes=np.asarray(d["boxes"], np.float32).reshape(-1, 4),
+                   scores=np.asarray(d["scores"], np.float32), sources=list(d.get("sources", [])),
+                   parent=d.get("parent"), thumbnail=d.get("thumbnail"), embeddings=d.get("embeddings", []))
+
+
+@dataclass
+class TrackTable:
+    video: dict
+    frames: int
+    models: dict[str, str]
+    params: dict
+    tracks: list[Track]
+
+    def by_id(self) -> dict[int, Track]:
+        return {t.id: t for t in self.tracks}
+
+    def to_json(self) -> dict:
+        return {"format": FORMAT, "version": VERSION, "video": self.video, "frames": self.frames,
+                "models": self.models, "params": self.params, "tracks": [t.to_json() for t in self.tracks]}
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.partial")
+        tmp.write_text(json.dumps(self.to_json(), ensure_ascii=False))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrackTable:
+        try:
+            d = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as err:
+            raise BadInput(f"{path}: not a readable track table ({err})") from None
+        if d.get("format") != FORMAT:
+            raise BadInput(f"{path}: not a redactor track table")
+        if d.get("version") != VERSION:
+            raise BadInput(f"{path}: track table version {d.get('version')} is not supported (expected {VERSION})")
+        return cls(video=d["video"], frames=int(d["frames"]), models=d.get("models", {}), params=d.get("params", {}),
+                   tracks=[Track.from_json(t) for t in d["tracks"]])
