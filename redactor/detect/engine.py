@@ -1,0 +1,152 @@
+"""The detection engine: several passes of several models, merged, recall first.
+
+No single pass finds enough faces (MODELS.md; docs/decisions.md has the measurements that chose these passes): YuNet
+runs on upscaled copies of the frame for the 10-16 px faces, CenterFace adds the side-on and blurred ones, and the
+head of every person box with no face in it is reported as a face (`source: head`) for the 8-10 px faces no face
+model finds. Plates come from the YOLOv8 plate model at two input sizes; persons and vehicles from YOLOv8n COCO.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from redactor.detect.centerface import CenterFace
+from redactor.detect.nms import coverage_matrix, nms
+from redactor.detect.types import Detections
+from redactor.detect.yolo import COCO_PERSON, COCO_VEHICLES, Yolo
+from redactor.detect.yunet import YuNet
+from redactor.track.masks import head_region
+from redactor.weights.manifest import model_versions
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Which passes run. `images` is the full-accuracy profile of `redactor detect`; `video` trades a little of it
+    for speed, because tracking over frames and padding in time buy back what one frame misses."""
+
+    yunet_scales: tuple[float, ...] = (1.0, 2.0)
+    yunet_flip: bool = False
+    yunet_threshold: float = 0.6
+    centerface_scales: tuple[float, ...] = (1.0,)
+    centerface_flip: bool = False
+    centerface_threshold: float = 0.3
+    face_merge_iou: float = 0.4
+    coco_threshold: float = 0.25
+    heads: bool = True
+    head_min_person_score: float = 0.35
+    plate_sizes: tuple[int, ...] = (640, 1280)
+    plate_threshold: float = 0.2
+    plate_model: str = "plate_safelicensing"
+    extra: dict = field(default_factory=dict)
+
+
+IMAGES = Profile(yunet_scales=(1.0, 2.0, 3.0), yunet_flip=False, yunet_threshold=0.6,
+                 centerface_scales=(1.0, 2.0), centerface_threshold=0.3)
+VIDEO = Profile()
+
+
+class DetectionEngine:
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.yunet = YuNet(threshold=profile.yunet_threshold) if profile.yunet_scales else None
+        self.centerface = CenterFace(threshold=profile.centerface_threshold) if profile.centerface_scales else None
+        self.coco = Yolo("coco_yolov8n", threshold=profile.coco_threshold)
+        self.plates = Yolo(profile.plate_model, threshold=profile.plate_threshold) if profile.plate_sizes else None
+
+    @classmethod
+    def for_images(cls) -> DetectionEngine:
+        return cls(IMAGES)
+
+    @classmethod
+    def for_video(cls) -> DetectionEngine:
+        return cls(VIDEO)
+
+    def versions(self) -> dict[str, str]:
+        return model_versions(["face_yunet", "face_centerface", "coco_yolov8n", self.profile.plate_model])
+
+    def params(self) -> dict:
+        return asdict(self.profile)
+
+    def faces(self, image: np.ndarray) -> Detections:
+        p = self.profile
+        boxes, scores, sources = [], [], []
+        for model, scales, flip, name in ((self.yunet, p.yunet_scales, p.yunet_flip, "yunet"),
+                                          (self.centerface, p.centerface_scales, p.centerface_flip, "centerface")):
+            if model is None:
+                continue
+            for s in scales:
+                for flipped in (False, True) if flip else (False,):
+                    b, sc = _run_flipped(model, image, s) if flipped else model(image, s)
+                    boxes.append(b)
+                    scores.append(sc)
+                    sources += [name] * len(b)
+        if not boxes:
+            return Detections.empty()
+        b, sc = np.concatenate(boxes), np.concatenate(scores)
+        keep = nms(b, sc, p.face_merge_iou)
+        return Detections(b[keep], sc[keep], np.zeros(len(keep), np.int16), sources=tuple(sources[i] for i in keep))
+
+    def objects(self, image: np.ndarray) -> tuple[Detections, Detections]:
+        b, s, c = self.coco(image)
+        person = c == COCO_PERSON
+        vehicle = np.isin(c, COCO_VEHICLES)
+        return Detections.of(b[person], s[person], "person", "coco"), Detections.of(b[vehicle], s[vehicle],
+                                                                                    "vehicle", "coco")
+
+    def plates_in(self, image: np.ndarray) -> Detections:
+        if self.plates is None:
+            return Detections.empty()
+        boxes, scores = [], []
+        for size in self.profile.plate_sizes:
+            b, s, _ = self.plates(image, size)
+            boxes.append(b)
+            scores.append(s)
+        b, s = np.concatenate(boxes), np.concatenate(scores)
+        keep = nms(b, s, 0.4)
+        return Detections.of(b[keep], s[keep], "plate", "plate")
+
+    def detect(self, image: np.ndarray) -> Detections:
+        faces = self.faces(image)
+        persons, vehicles = self.objects(image)
+        parts = [faces, self.plates_in(image), persons, vehicles]
+        if self.profile.heads:
+            parts.append(heads_without_faces(persons, faces, self.profile.head_min_person_score))
+        return Detections.merge(parts)
+
+
+def heads_without_faces(persons: Detections, faces: Detections, min_score: float) -> Detections:
+    """The head region of each confident person box that holds no detected face."""
+    persons = persons[persons.scores >= min_score]
+    if not len(persons):
+        return Detections.empty()
+    heads = head_region(persons.boxes)
+    if len(faces):
+        covered = coverage_matrix(faces.boxes, heads).max(axis=0) >= 0.5
+        heads, scores = heads[~covered], persons.scores[~covered]
+    else:
+        scores = persons.scores
+    return Detections.of(heads, scores, "face", "head")
+
+
+def _run_flipped(model, image: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    w = image.shape[1]
+    b, s = model(np.ascontiguousarray(image[:, ::-1]), scale)
+    b = b.copy()
+    b[:, [0, 2]] = w - b[:, [2, 0]]
+    return b, s
+
+
+class AuditDetector:
+    """The second opinion on a rendered clip: CenterFace (not YuNet, which drives most masks) for faces, and the
+    other plate model (fastanpr's weights) for plates."""
+
+    def __init__(self, face_threshold: float = 0.5, plate_threshold: float = 0.35) -> None:
+        self.faces = CenterFace(threshold=face_threshold)
+        self.plates = Yolo("plate_fastanpr", threshold=plate_threshold)
+
+    def detect(self, image: np.ndarray) -> Detections:
+        fb, fs = self.faces(image, 1.0)
+        pb, ps, _ = self.plates(image, 640)
+        return Detections.merge([Detections.of(fb, fs, "face", "audit"), Detections.of(pb, ps, "plate", "audit")])

@@ -1,0 +1,250 @@
+"""The engine's steps as plain functions over files: analyze (detect + track, once), render (mask, encode, never
+audio), audit (a second opinion on the output), and redact (all three, releasing nothing unless the audit passes).
+
+Nothing here knows whether it was called from the web, a queue or the command line."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from redactor.detect.engine import AuditDetector, DetectionEngine
+from redactor.detect.nms import coverage_matrix
+from redactor.detect.types import LABEL_ID, LABELS, Detections
+from redactor.errors import BadInput
+from redactor.media import VideoInfo, VideoWriter, atomic_output, decode, probe
+from redactor.progress import progress
+from redactor.render.styles import STYLES
+from redactor.track.builder import TrackBuilder
+from redactor.track.masks import MaskParams, kept_boxes, plan_masks
+from redactor.track.table import Track, TrackTable
+from redactor.track.tracker import MultiLabelTracker
+
+FrameHook = Callable[[np.ndarray, int], np.ndarray]
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_complete(info: VideoInfo, decoded: int) -> None:
+    """Fail closed on a clip that stops early: a truncated file is refused, not half processed."""
+    if decoded == 0:
+        raise BadInput(f"{info.path}: no frame could be decoded (corrupt or truncated)")
+    if info.frames and decoded < 0.95 * info.frames - 2:
+        raise BadInput(f"{info.path}: truncated: decoded {decoded} of the {info.frames} frames it declares")
+
+
+def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionEngine | None = None,
+            show_progress: bool = True) -> TrackTable:
+    info = probe(video)
+    engine = engine or DetectionEngine.for_video()
+    tracker = MultiLabelTracker(lost_frames=max(5, round(info.fps)))
+    builder = TrackBuilder()
+    decoded = 0
+    for frame in progress(decode(video, info.rotation), total=info.frames, desc="analyze", enabled=show_progress):
+        dets = engine.detect(frame.image)
+        builder.add(frame.index, frame.image, tracker.update(dets))
+        decoded += 1
+    _check_complete(info, decoded)
+    video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded}
+    table = TrackTable(video=video_meta, frames=decoded, models=engine.versions(), params=engine.params(),
+                       tracks=builder.tracks())
+    if out is not None:
+        table.save(out)
+    return table
+
+
+@dataclass
+class RenderResult:
+    path: Path
+    frames: int
+    masked_boxes: int
+    style: str
+    kept: list[int]
+    params: dict = field(default_factory=dict)
+
+
+def render(video: str | Path, table: TrackTable, out: str | Path, keep: Iterable[int] = (), style: str = "solid",
+           params: MaskParams | None = None, hooks: Iterable[FrameHook] = (), extra_masks: Callable | None = None,
+           show_progress: bool = True) -> RenderResult:
+    """Mask every track not kept and write H.264 MP4 without audio. `extra_masks(image, index)` may add boxes
+    (identity checks); `hooks` run after masking (watermarks). Nothing appears at `out` unless all went well."""
+    if style not in STYLES:
+        raise BadInput(f"unknown mask style {style!r} (solid, mosaic, blur)")
+    info = probe(video)
+    if table.video.get("sha256") and table.video["sha256"] != sha256_file(video):
+        raise BadInput(f"{video}: the track table was made from another video (sha256 differs)")
+    keep = {int(k) for k in keep}
+    unknown = keep - {t.id for t in table.tracks}
+    if unknown:
+        raise BadInput(f"--keep: no track with id {', '.join(map(str, sorted(unknown)))} in the track table")
+    params = params or MaskParams()
+    masks = plan_masks(table, keep, params)
+    paint = STYLES[style]
+    hooks = list(hooks)
+    empty = np.zeros((0, 4), np.float32)
+    n = masked = 0
+    with atomic_output(out) as tmp:
+        with VideoWriter(tmp, info.width, info.height, info.fps, info.time_base) as writer:
+            for frame in progress(decode(video, info.rotation), total=table.frames, desc="render",
+                                  enabled=show_progress):
+                image = frame.image
+                boxes = masks.get(frame.index, empty)
+                if extra_masks is not None:
+                    more = extra_masks(image, frame.index)
+                    if len(more):
+                        boxes = np.concatenate([boxes, more])
+                paint(image, boxes)
+                masked += len(boxes)
+                for hook in hooks:
+                    image = hook(image, frame.index)
+                writer.write(image, frame.pts)
+                n += 1
+        if n != table.frames:
+            raise BadInput(f"{video}: decoded {n} frames but the track table has {table.frames}")
+    return RenderResult(Path(out), n, masked, style, sorted(keep), params.to_json())
+
+
+@dataclass
+class Finding:
+    frame: int
+    label: str
+    box: list[float]
+    score: float
+
+    def to_json(self) -> dict:
+        return {"frame": self.frame, "label": self.label, "box": [round(v, 1) for v in self.box],
+                "score": round(self.score, 3)}
+
+
+def audit(video: str | Path, table: TrackTable | None = None, keep: Iterable[int] = (),
+          detector: AuditDetector | None = None, show_progress: bool = True) -> list[Finding]:
+    """Scan a rendered clip with a different detector than the one that drove the masks; every face or plate found
+    outside the kept tracks is a finding."""
+    info = probe(video)
+    detector = detector or AuditDetector()
+    kept = kept_boxes(table, set(keep)) if table is not None and keep else {}
+    findings: list[Finding] = []
+    for frame in progress(decode(video, info.rotation), total=info.frames, desc="audit", enabled=show_progress):
+        dets = detector.detect(frame.image)
+        if not len(dets):
+            continue
+        own = kept.get(frame.index)
+        if own is not None and len(own):
+            inside = coverage_matrix(dets.boxes, _grow(own, 0.3)).max(axis=1) >= 0.5
+            dets = dets[~inside]
+        for box, score, label in zip(dets.boxes, dets.scores, dets.labels, strict=True):
+            findings.append(Finding(frame.index, LABELS[label], [float(v) for v in box], float(score)))
+    return findings
+
+
+def _grow(boxes: np.ndarray, frac: float) -> np.ndarray:
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    return np.column_stack([boxes[:, 0] - w * frac, boxes[:, 1] - h * frac, boxes[:, 2] + w * frac,
+                            boxes[:, 3] + h * frac])
+
+
+def findings_as_tracks(findings: list[Finding], start_id: int) -> list[Track]:
+    """Audit findings become one-frame tracks, so the next render masks them (padded in time like any track)."""
+    out = []
+    for i, f in enumerate(findings):
+        out.append(Track(id=start_id + i, label=f.label, frames=np.array([f.frame]),
+                         boxes=np.array([f.box], np.float32), scores=np.array([f.score], np.float32),
+                         sources=["audit"]))
+    return out
+
+
+@dataclass
+class RedactReport:
+    input: str
+    output: str | None
+    frames: int
+    fps: float
+    duration: float
+    tracks: dict[str, int]
+    kept: list[int]
+    findings: list[dict]
+    remask_rounds: int
+    models: dict[str, str]
+    input_sha256: str
+    output_sha256: str | None
+    seconds: dict[str, float]
+    released: bool
+    style: str
+    consent: dict | None = None
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: str = "solid",
+           params: MaskParams | None = None, max_remask_rounds: int = 2, hooks: Iterable[FrameHook] = (),
+           table: TrackTable | None = None, extra_masks: Callable | None = None,
+           show_progress: bool = True) -> RedactReport:
+    """Analyze, render, audit. Where the audit finds a face or plate outside the kept tracks, it is masked too and
+    the clip rendered again (at most `max_remask_rounds` times); if the audit still objects, nothing is released."""
+    out = Path(out)
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    if table is None:
+        table = analyze(video, show_progress=show_progress)
+    seconds["analyze"] = round(time.perf_counter() - t, 2)
+    keep = sorted({int(k) for k in keep})
+    staging = out.with_name(f".{out.stem}.audit{out.suffix}")
+    rounds = 0
+    findings: list[Finding] = []
+    seconds["render"] = seconds["audit"] = 0.0
+    try:
+        while True:
+            t = time.perf_counter()
+            render(video, table, staging, keep, style, params, hooks, extra_masks, show_progress)
+            seconds["render"] += round(time.perf_counter() - t, 2)
+            t = time.perf_counter()
+            findings = audit(staging, table, keep, show_progress=show_progress)
+            seconds["audit"] += round(time.perf_counter() - t, 2)
+            if not findings or rounds >= max_remask_rounds:
+                break
+            rounds += 1
+            next_id = max((tr.id for tr in table.tracks), default=0) + 1
+            table.tracks.extend(findings_as_tracks(findings, next_id))
+        released = not findings
+        if released:
+            staging.replace(out)
+    finally:
+        staging.unlink(missing_ok=True)
+    counts = {label: sum(1 for tr in table.tracks if tr.label == label and "audit" not in tr.sources)
+              for label in LABELS}
+    return RedactReport(input=str(video), output=str(out) if released else None, frames=table.frames,
+                        fps=table.video.get("fps", 0.0), duration=table.video.get("duration", 0.0), tracks=counts,
+                        kept=keep, findings=[f.to_json() for f in findings], remask_rounds=rounds,
+                        models=table.models, input_sha256=table.video.get("sha256", ""),
+                        output_sha256=sha256_file(out) if released else None, seconds=seconds, released=released,
+                        style=style)
+
+
+def detect_images(paths: list[Path], engine: DetectionEngine | None = None, show_progress: bool = True
+                  ) -> dict[str, list[dict]]:
+    """`redactor detect`: what the engine would mask in each still image."""
+    import cv2
+
+    engine = engine or DetectionEngine.for_images()
+    out: dict[str, list[dict]] = {}
+    for path in progress(paths, total=len(paths), desc="detect", enabled=show_progress):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise BadInput(f"{path}: not a readable image")
+        out[path.name] = engine.detect(image).to_json()
+    return out
+
+
+__all__ = ["analyze", "audit", "detect_images", "redact", "render", "Detections", "LABEL_ID"]

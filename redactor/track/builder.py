@@ -1,0 +1,87 @@
+"""Accumulate tracked detections frame by frame into the TrackTable's tracks, with a thumbnail for each track and
+the parent (the person holding a face, the vehicle carrying a plate) that keeping a whole person or car relies on."""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+
+import cv2
+import numpy as np
+
+from redactor.detect.nms import coverage_matrix
+from redactor.detect.types import LABELS, Detections
+from redactor.track.table import Track
+
+THUMB_MAX = 128  # px, longest side of a stored thumbnail
+
+
+class TrackBuilder:
+    def __init__(self) -> None:
+        self._rows: dict[int, list[tuple[int, np.ndarray, float, str]]] = defaultdict(list)
+        self._label: dict[int, int] = {}
+        self._thumb: dict[int, tuple[float, int, np.ndarray, np.ndarray]] = {}
+        self._cooccur: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+
+    def add(self, index: int, image: np.ndarray, dets: Detections) -> None:
+        for box, score, label, tid, source in zip(dets.boxes, dets.scores, dets.labels, dets.track_ids,
+                                                  dets.sources, strict=True):
+            tid = int(tid)
+            self._rows[tid].append((index, box, float(score), source))
+            self._label[tid] = int(label)
+            self._offer_thumbnail(tid, index, image, box, float(score))
+        self._note_parents(dets)
+
+    def _offer_thumbnail(self, tid: int, index: int, image: np.ndarray, box: np.ndarray, score: float) -> None:
+        w, h = float(box[2] - box[0]), float(box[3] - box[1])
+        quality = w * h * score
+        best = self._thumb.get(tid)
+        if best is not None and quality <= best[0]:
+            return
+        x1, y1, x2, y2 = _grow(box, 0.15, image.shape)
+        crop = image[y1:y2, x1:x2]
+        if crop.size == 0:
+            return
+        s = THUMB_MAX / max(crop.shape[:2])
+        if s < 1:
+            crop = cv2.resize(crop, (max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s))),
+                              interpolation=cv2.INTER_AREA)
+        self._thumb[tid] = (quality, index, box.copy(), crop.copy())
+
+    def _note_parents(self, dets: Detections) -> None:
+        for child, parent in (("face", "person"), ("plate", "vehicle")):
+            c = dets.with_label(child)
+            p = dets.with_label(parent)
+            if not len(c) or not len(p):
+                continue
+            cover = coverage_matrix(c.boxes, p.boxes)
+            for i, j in zip(*np.nonzero(cover >= 0.6), strict=True):
+                self._cooccur[int(c.track_ids[i])][int(p.track_ids[j])] += 1
+
+    def tracks(self) -> list[Track]:
+        out = []
+        for tid, rows in sorted(self._rows.items()):
+            rows.sort(key=lambda r: r[0])
+            parent = None
+            if self._cooccur.get(tid):
+                best, count = max(self._cooccur[tid].items(), key=lambda kv: kv[1])
+                if count * 2 >= len(rows):
+                    parent = best
+            thumb = None
+            if tid in self._thumb:
+                _, index, box, crop = self._thumb[tid]
+                ok, jpg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
+                thumb = {"frame": index, "box": [round(float(v), 1) for v in box],
+                         "jpeg_b64": base64.b64encode(jpg.tobytes()).decode() if ok else None}
+            out.append(Track(id=tid, label=LABELS[self._label[tid]], frames=np.array([r[0] for r in rows]),
+                             boxes=np.array([r[1] for r in rows], np.float32).reshape(-1, 4),
+                             scores=np.array([r[2] for r in rows], np.float32), sources=[r[3] for r in rows],
+                             parent=parent, thumbnail=thumb))
+        return out
+
+
+def _grow(box: np.ndarray, frac: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    x1, y1, x2, y2 = (float(v) for v in box)
+    dw, dh = (x2 - x1) * frac, (y2 - y1) * frac
+    h, w = shape[:2]
+    return (max(0, int(x1 - dw)), max(0, int(y1 - dh)), min(w, int(np.ceil(x2 + dw))), min(h, int(np.ceil(y2 + dh))))

@@ -1,0 +1,119 @@
+"""From a track table and a keep-set to the boxes masked in each frame: gaps inside a track filled, every mask
+padded in space and in time, head regions of people masked where no face detector can see a face.
+
+Recall first: a box is only ever added here, never removed. Padding in time extrapolates the track's motion a few
+frames beyond its first and last detection (a face enters the picture a frame or two before a detector finds it)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from redactor.track.table import Track, TrackTable
+
+
+@dataclass(frozen=True)
+class MaskParams:
+    face_pad: float = 0.3  # share of the box's width/height added on each side
+    plate_pad: float = 0.25
+    head_pad: float = 0.15
+    min_pad_px: float = 3.0
+    pad_before: int = 6  # frames
+    pad_after: int = 6
+    heads_from_persons: bool = True
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def head_region(person: np.ndarray) -> np.ndarray:
+    """The head of a person box (n, 4): faces of 8-10 px are found by no face detector, so every person's head is
+    masked from the body box. An upper-body box (square-ish) gets a taller share than a full standing figure."""
+    x1, y1, x2, y2 = person.T
+    w, h = x2 - x1, y2 - y1
+    hh = np.minimum(np.maximum(0.22 * h, 0.5 * w), 0.55 * h)
+    hw = np.minimum(w, np.maximum(0.55 * w, 0.9 * hh))
+    cx = (x1 + x2) / 2
+    return np.column_stack([cx - hw / 2, y1 - 0.05 * hh, cx + hw / 2, y1 + hh]).astype(np.float32)
+
+
+def expand_keep(table: TrackTable, keep: set[int]) -> set[int]:
+    """A kept person keeps their face tracks; a kept face keeps its person (the body); a kept vehicle its plates."""
+    kept = set(keep)
+    by_id = table.by_id()
+    for t in table.tracks:
+        if t.parent is not None and t.parent in keep:
+            kept.add(t.id)
+        if t.id in keep and t.parent is not None and by_id.get(t.parent) and t.label == "face":
+            kept.add(t.parent)
+    return kept
+
+
+def _dense(track: Track, frames: int, before: int, after: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frame indices and boxes over the track's whole span (gaps interpolated) plus the padding frames."""
+    f, b = track.frames, track.boxes
+    first, last = int(f[0]), int(f[-1])
+    span = np.arange(first, last + 1)
+    boxes = np.column_stack([np.interp(span, f, b[:, k]) for k in range(4)]) if len(f) > 1 else b.repeat(1, 0)
+    parts_f, parts_b = [span], [boxes]
+    if before:
+        v = (b[min(2, len(b) - 1)] - b[0]) / max(int(f[min(2, len(f) - 1)]) - first, 1)
+        pre = np.arange(max(0, first - before), first)
+        parts_f.insert(0, pre)
+        parts_b.insert(0, b[0] + (pre - first)[:, None] * v)
+    if after:
+        k = max(0, len(b) - 3)
+        v = (b[-1] - b[k]) / max(last - int(f[k]), 1)
+        post = np.arange(last + 1, min(frames, last + 1 + after))
+        parts_f.append(post)
+        parts_b.append(b[-1] + (post - last)[:, None] * v)
+    return np.concatenate(parts_f), np.concatenate(parts_b).astype(np.float32)
+
+
+def _pad(boxes: np.ndarray, frac: float, min_px: float, grow: np.ndarray | None = None) -> np.ndarray:
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    extra = 1.0 if grow is None else grow
+    dx = np.maximum(w * frac, min_px) * extra
+    dy = np.maximum(h * frac, min_px) * extra
+    return np.column_stack([boxes[:, 0] - dx, boxes[:, 1] - dy, boxes[:, 2] + dx, boxes[:, 3] + dy])
+
+
+def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskParams | None = None
+               ) -> dict[int, np.ndarray]:
+    """frame index -> (n, 4) float32 boxes to mask, in pixels of the upright frame."""
+    params = params or MaskParams()
+    kept = expand_keep(table, keep or set())
+    per_frame: dict[int, list[np.ndarray]] = defaultdict(list)
+    for t in table.tracks:
+        if t.id in kept or len(t.frames) == 0:
+            continue
+        if t.label == "face":
+            frac = params.face_pad
+        elif t.label == "plate":
+            frac = params.plate_pad
+        elif t.label == "person" and params.heads_from_persons:
+            frac = params.head_pad
+        else:
+            continue
+        frames, boxes = _dense(t, table.frames, params.pad_before, params.pad_after)
+        if t.label == "person":
+            boxes = head_region(boxes)
+        # Extrapolated frames are less certain: grow their padding with the distance from the track's ends.
+        dist = np.maximum(t.frames[0] - frames, frames - t.frames[-1]).clip(0)
+        boxes = _pad(boxes, frac, params.min_pad_px, 1.0 + 0.15 * dist)
+        for fi, box in zip(frames, boxes, strict=True):
+            per_frame[int(fi)].append(box)
+    return {f: np.asarray(v, np.float32) for f, v in per_frame.items()}
+
+
+def kept_boxes(table: TrackTable, keep: set[int]) -> dict[int, np.ndarray]:
+    """frame index -> boxes of the kept tracks (for placing the visible watermark and identity checks)."""
+    out: dict[int, list[np.ndarray]] = defaultdict(list)
+    kept = expand_keep(table, keep)
+    for t in table.tracks:
+        if t.id in kept:
+            for f, b in zip(t.frames, t.boxes, strict=True):
+                out[int(f)].append(b)
+    return {f: np.asarray(v, np.float32) for f, v in out.items()}

@@ -1,0 +1,60 @@
+"""Tracking with ByteTrack from the maintained `trackers` package (one tracker per label, so a face never continues a
+plate's track). Every detection comes out with a track id: ByteTrack leaves unmatched low-confidence boxes without
+one (-1), and those become one-frame tracks of their own, so nothing detected goes unmasked."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import supervision as sv
+from trackers import ByteTrackTracker
+
+from redactor.detect.types import LABELS, Detections
+
+
+class MultiLabelTracker:
+    def __init__(self, lost_frames: int = 25, activation: float = 0.3, high: float = 0.5) -> None:
+        self._ids = itertools.count(1)
+        self._map: dict[tuple[int, int], int] = {}
+        self._trackers = {
+            label: ByteTrackTracker(lost_track_buffer=lost_frames, frame_rate=30.0,
+                                    track_activation_threshold=activation, minimum_consecutive_frames=1,
+                                    minimum_iou_threshold=0.1, high_conf_det_threshold=high)
+            for label in range(len(LABELS))
+        }
+
+    def update(self, dets: Detections) -> Detections:
+        parts = []
+        for label, tracker in self._trackers.items():
+            sel = np.nonzero(dets.labels == label)[0]
+            sub = dets[sel]
+            sv_dets = sv.Detections(xyxy=sub.boxes.astype(np.float32), confidence=sub.scores,
+                                    class_id=np.full(len(sub), label), data={"i": sel})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = tracker.update(sv_dets)
+            if len(out) == 0:
+                continue
+            order = np.asarray(out.data["i"], np.int64)
+            ids = np.array([self._global(label, int(t)) for t in out.tracker_id], np.int64)
+            part = dets[order]
+            parts.append(Detections(part.boxes, part.scores, part.labels, ids, part.sources))
+        if not parts:
+            return Detections(*_empty_arrays(), track_ids=np.zeros(0, np.int64))
+        return Detections(np.concatenate([p.boxes for p in parts]), np.concatenate([p.scores for p in parts]),
+                          np.concatenate([p.labels for p in parts]), np.concatenate([p.track_ids for p in parts]),
+                          sum((p.sources for p in parts), ()))
+
+    def _global(self, label: int, local: int) -> int:
+        if local < 0:
+            return next(self._ids)  # an untracked box: a track of its own
+        key = (label, local)
+        if key not in self._map:
+            self._map[key] = next(self._ids)
+        return self._map[key]
+
+
+def _empty_arrays():
+    return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int16)
