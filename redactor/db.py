@@ -1,0 +1,183 @@
+"""The database: one engine per URL, sessions, the declarative base, and migrations run in-process.
+
+The URL comes from `redactor.config.settings().db_url` (`--db` / REDACTOR_DB; default a SQLite file in REDACTOR_HOME).
+SQLite is the embedded default; PostgreSQL is production. A plain `postgresql://` URL is mapped to the psycopg 3
+driver, the one the project installs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from redactor.config import settings
+from redactor.errors import RedactorError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# Named constraints so that migrations can refer to them on both databases (SQLite needs names for batch mode).
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class DatabaseNotReady(RedactorError):
+    """The schema is missing or older than this code: `redactor db upgrade` fixes it."""
+
+    exit_code = 5
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    SQLite keeps no zone, so without this a value read back would compare unequal to the one written, and the
+    ledger's canonical bytes (which contain the time) would change between write and verify.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given: the database stores UTC, pass an aware datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def normalize_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3 here; other URLs pass unchanged."""
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+def current_url() -> str:
+    return normalize_url(settings().db_url)
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """One pooled engine per URL, created on first use."""
+    key = normalize_url(url or settings().db_url)
+    if key not in _ENGINES:
+        _ENGINES[key] = _create_engine(key)
+    return _ENGINES[key]
+
+
+def _create_engine(url: str) -> Engine:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if u.database and u.database != ":memory:":
+        Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    eng = create_engine(url)
+
+    @event.listens_for(eng, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record) -> None:  # foreign keys are off by default in SQLite
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+    return eng
+
+
+def dispose_all() -> None:
+    """Close every pooled connection (tests that drop databases call this first)."""
+    while _ENGINES:
+        _ENGINES.popitem()[1].dispose()
+
+
+def session_factory(url: str | None = None) -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error: nothing half-written stays."""
+    session = session_factory(url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Run the migrations up to `revision` (no alembic.ini needed: the configuration is built here)."""
+    from alembic import command
+
+    url = normalize_url(url or settings().db_url)
+    command.upgrade(_alembic_config(url), revision)
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+
+
+def require_current(url: str | None = None) -> None:
+    """Fail with one clear line when the schema is missing or behind, instead of a SQL error deep in a command."""
+    from alembic.runtime.migration import MigrationContext
+
+    eng = get_engine(url)
+    with eng.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            raise DatabaseNotReady(f"database {eng.url.render_as_string()} has no schema: run `redactor db upgrade`")
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head_revision():
+        raise DatabaseNotReady(f"database schema is at {current}, code expects {head_revision()}: "
+                               "run `redactor db upgrade`")
+
+
+def load_models() -> MetaData:
+    """Import every domain's models so that `Base.metadata` knows all tables (for migrations and tests)."""
+    import redactor.disclosure.models  # noqa: F401
+    import redactor.ledger.models  # noqa: F401
+    import redactor.registry.models  # noqa: F401
+
+    return Base.metadata

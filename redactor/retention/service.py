@@ -1,0 +1,102 @@
+"""Destroy recordings: delete the object, destroy its key, mark the row, append 파기 to the 관리대장.
+
+The object store is reached through a `Destroyer` callback, so this module does not depend on how storage is built.
+`local_file_destroyer` is the embedded default (object keys that are local paths); the storage module plugs its own
+(delete the object, destroy its per-object key) by passing it to `destroy_recording` / `run`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from redactor.db import utcnow
+from redactor.ledger.entry import Kind
+from redactor.ledger.service import Ledger
+from redactor.registry.models import Recording
+from redactor.registry.service import ensure_deletable, expired_recordings, is_held
+
+log = logging.getLogger(__name__)
+
+# Deletes the stored object and destroys its key. Must be idempotent: an object already gone is not an error, so a
+# run interrupted between the deletion and the ledger row can be repeated.
+Destroyer = Callable[[Recording], None]
+
+SYSTEM_ROLE = "system"
+
+
+def local_file_destroyer(recording: Recording) -> None:
+    """Embedded default: object keys that are local paths (or file:// URLs) are unlinked; others are left to storage."""
+    key = recording.object_key
+    if key.startswith("file://"):
+        key = key[len("file://"):]
+    path = Path(key)
+    if path.is_absolute():
+        path.unlink(missing_ok=True)
+
+
+def default_destroyer() -> Destroyer:
+    """The storage module's destroyer when it offers one (`redactor.storage.destroy_recording`), else local files."""
+    try:
+        from redactor.storage import destroy_recording as storage_destroyer  # the seam for the storage engineer
+    except ImportError:
+        return local_file_destroyer
+    return storage_destroyer
+
+
+def destroy_recording(session: Session, recording: Recording, *, responsible: str = SYSTEM_ROLE,
+                      reason: str = "보존기간(수집 후 최대 30일) 경과",
+                      basis: str = "영상정보처리기기 운영 지침 제35조제1항",
+                      destroyer: Destroyer | None = None, ledger: Ledger | None = None,
+                      now: dt.datetime | None = None, ref: str = "") -> int:
+    """Destroy one recording and record it; returns the 파기 entry's number. A held recording raises RecordingHeld."""
+    now = now or utcnow()
+    ensure_deletable(recording, now)
+    # Object first, then the record: a failure in between leaves footage with no 파기 row (retried next run),
+    # never a 파기 row for footage that still exists.
+    (destroyer or default_destroyer())(recording)
+    destroyed_at = now
+    recording.destroyed_at = destroyed_at
+    recording.destroyed_by = responsible
+    span = f"{recording.start_at.isoformat()} ~ {recording.end_at.isoformat()}"
+    number = (ledger or Ledger()).append(
+        session, Kind.파기, occurred_at=destroyed_at, file=f"{recording.file_name} / 영상파일",
+        officer=responsible, purpose=reason, party="", basis=basis,
+        form="파기(복구 불가: 객체 삭제 및 암호키 폐기)", period=f"촬영 {span}",
+        approval=responsible, ref=ref or f"recording:{recording.id}")
+    session.flush()
+    return number
+
+
+@dataclass
+class RetentionRun:
+    destroyed: list[tuple[int, int]] = field(default_factory=list)  # (recording id, ledger number)
+    held: list[int] = field(default_factory=list)
+    due: list[Recording] = field(default_factory=list)  # what a dry run would destroy
+
+
+def run(session: Session, *, now: dt.datetime | None = None, dry_run: bool = False,
+        destroyer: Destroyer | None = None, responsible: str = SYSTEM_ROLE, ledger: Ledger | None = None,
+        commit_each: bool = True) -> RetentionRun:
+    """Destroy every recording past its expiry that is not held. Commits after each one (unless commit_each=False)."""
+    now = now or utcnow()
+    result = RetentionRun()
+    ledger = ledger or Ledger()
+    for rec in expired_recordings(session, now):
+        if is_held(rec, now):
+            result.held.append(rec.id)
+            continue
+        result.due.append(rec)
+        if dry_run:
+            continue
+        number = destroy_recording(session, rec, responsible=responsible, destroyer=destroyer, ledger=ledger, now=now)
+        if commit_each:
+            session.commit()
+        result.destroyed.append((rec.id, number))
+        log.info("destroyed recording %s (ledger entry %s)", rec.id, number)
+    return result
