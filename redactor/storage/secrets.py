@@ -1,0 +1,62 @@
+"""Service secrets: from the environment first, else a key file under REDACTOR_HOME/keys/ created once with mode 0600.
+
+Secrets never go into the database or logs. A key file is created atomically (O_EXCL), so two processes starting at
+once cannot end up with different keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+from redactor.config import settings
+from redactor.errors import RedactorError
+
+
+class SecretMissing(RedactorError):
+    """A configured secret is malformed (wrong length, not base64)."""
+
+    exit_code = 4
+
+
+def keys_dir() -> Path:
+    d = settings().home / "keys"
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return d
+
+
+def _decode(value: str, source: str) -> bytes:
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except ValueError:
+        raise SecretMissing(f"{source}: not base64") from None
+    if len(raw) != 32:
+        raise SecretMissing(f"{source}: must be 32 bytes (base64 of 32 random bytes), got {len(raw)}")
+    return raw
+
+
+def load_secret(name: str, env: str) -> bytes:
+    """A 32-byte secret: env var `env` (base64), else REDACTOR_HOME/keys/`name`.key, created on first use."""
+    value = os.environ.get(env)
+    if value:
+        return _decode(value, env)
+    path = keys_dir() / f"{name}.key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _decode(path.read_text(), str(path))
+    with os.fdopen(fd, "w") as fh:
+        fh.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    return _decode(path.read_text(), str(path))
+
+
+def master_key() -> bytes:
+    """The key-encryption key that wraps every object's data key (REDACTOR_MASTER_KEY)."""
+    return load_secret("master", "REDACTOR_MASTER_KEY")
+
+
+def watermark_key() -> bytes:
+    """The secret that keys the forensic watermark's pattern (REDACTOR_WATERMARK_KEY)."""
+    return load_secret("watermark", "REDACTOR_WATERMARK_KEY")
