@@ -1,5 +1,6 @@
 """Database fixtures for the registry, disclosure, ledger and retention tests: every test runs on SQLite AND on the
-real PostgreSQL server (one database made and migrated per session, emptied before each test, dropped at the end). Import the fixtures into a test module with `from dbsupport import *  # noqa: F403`.
+real PostgreSQL server (one database made and migrated per session, emptied before each test, dropped at the end).
+Import the fixtures into a test module with `from dbsupport import *  # noqa: F403`.
 """
 
 from __future__ import annotations

@@ -70,7 +70,13 @@ def verify_items(entries: list[Item], checkpoints: list[Item], public_key: Ed255
         if not checkpoints:
             rep.problems.append(f"no checkpoint of size {upto}")
             return rep
-    by_size = {c.data["tree_size"]: c for c in checkpoints}
+    by_size: dict[int, list[Item]] = {}
+    for c in checkpoints:
+        size = c.data["tree_size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            rep.problems.append(f"{c.where}: checkpoint size {size!r} is not a positive integer")
+        else:
+            by_size.setdefault(size, []).append(c)
     bad_entry: tuple[int, str] | None = None  # (number, message)
 
     frontier: list[bytes] = []
@@ -84,26 +90,28 @@ def verify_items(entries: list[Item], checkpoints: list[Item], public_key: Ed255
             bad_entry = bad_entry or (number, f"{item.where} does not match its stored hash (changed after it was "
                                               "written)")
         frontier = merkle.frontier_append(frontier, i, leaf)
-        cp = by_size.get(number)
-        if cp is None:
-            continue
-        c = cp.data
-        text = checkpoint_text(c["tree_size"], c["root_hash"], c["signed_at"])
-        if c["key_id"] != kid or not verify_signature(public_key, c["signature"], text):
-            rep.checkpoints_bad.append(number)
-            rep.problems.append(f"{cp.where}: checkpoint {number} signature does not verify with key {kid}")
-        elif merkle.frontier_root(frontier).hex() != c["root_hash"]:
-            rep.checkpoints_bad.append(number)
-            bad_entry = bad_entry or (number, f"{item.where} does not match the checkpoint signed after it "
-                                              f"(changed after signing)")
-        else:
-            rep.checkpoints_ok.append(number)
+        good = 0
+        for cp in by_size.get(number, []):
+            c = cp.data
+            text = checkpoint_text(c["tree_size"], c["root_hash"], c["signed_at"])
+            if c["key_id"] != kid or not verify_signature(public_key, c["signature"], text):
+                rep.checkpoints_bad.append(number)
+                rep.problems.append(f"{cp.where}: checkpoint {number} signature does not verify with key {kid}")
+            elif merkle.frontier_root(frontier).hex() != c["root_hash"]:
+                rep.checkpoints_bad.append(number)
+                bad_entry = bad_entry or (number, f"{item.where} does not match the checkpoint signed after it "
+                                                  f"(changed after signing)")
+            elif good:
+                rep.problems.append(f"{cp.where}: a second copy of checkpoint {number}")
+            else:
+                good += 1
+                rep.checkpoints_ok.append(number)
     if bad_entry:
         rep.first_bad_entry = bad_entry[0]
         rep.problems.insert(0, bad_entry[1])
-    stray = sorted(s for s in by_size if s > len(entries))
-    if stray:
-        rep.problems.append(f"checkpoint of size {stray[0]} but only {len(entries)} entries (entries removed?)")
+    for size in sorted(s for s in by_size if s > len(entries)):
+        rep.problems += [f"{c.where}: checkpoint of size {size} but only {len(entries)} entries (entries removed?)"
+                         for c in by_size[size]]
     if upto is None:
         covered = max(by_size, default=0)
         if covered < len(entries):

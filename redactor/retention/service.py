@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from redactor.db import utcnow
+from redactor.documents.notice import kst
 from redactor.ledger.entry import Kind
 from redactor.ledger.service import Ledger
 from redactor.registry.models import Recording
@@ -63,7 +64,7 @@ def destroy_recording(session: Session, recording: Recording, *, responsible: st
     destroyed_at = now
     recording.destroyed_at = destroyed_at
     recording.destroyed_by = responsible
-    span = f"{recording.start_at.isoformat()} ~ {recording.end_at.isoformat()}"
+    span = f"{kst(recording.start_at)} ~ {kst(recording.end_at)}"
     number = (ledger or Ledger()).append(
         session, Kind.파기, occurred_at=destroyed_at, file=f"{recording.file_name} / 영상파일",
         officer=responsible, purpose=reason, party="", basis=basis,
