@@ -1,0 +1,191 @@
+"""Fail closed on identity: a kept track shows the requester, or it is masked.
+
+A tracker can swap identities when two people cross, or a second person can step into a kept box; the kept track
+then follows a stranger. Before render, one pass over the video looks for faces inside every kept face box and in
+the head of every kept person box, embeds them and compares them with the reference (the requester's photo when one
+was given, with the kept tracks' crops that match it; else the best crops of the tracks the clerk chose). A face
+that does not match is masked in that frame. A mismatch that persists (two checks in a row with no match between)
+is an identity swap: the track is masked from the frame after its last match to its end, and reported. Faces too
+small to judge (< 20 px) neither confirm nor condemn.
+
+`IdentityGuard(table, keep, video, reference)` is the `extra_masks(image, frame_index)` callable of
+`redactor.pipeline.render`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from redactor.identify.embeddings import MIN_FACE_PX, enrich_embeddings
+from redactor.identify.faces import best_match, faces_in_region
+from redactor.identify.sface import THRESHOLD, SFace, cosine
+from redactor.media import decode, probe
+from redactor.progress import progress
+from redactor.track.masks import expand_keep, head_region
+from redactor.track.table import Track, TrackTable
+
+CONFIRM = 2  # consecutive mismatching checks that make an identity swap
+PAD = 0.3  # mask padding, as render's face masks
+PAD_AFTER = 6  # frames masked past a swapped track's end (render pads tracks in time by as much)
+
+
+@dataclass
+class Check:
+    frame: int
+    score: float  # cosine with the reference
+    box: np.ndarray  # the face found, frame pixels
+
+    @property
+    def matched(self) -> bool:
+        return self.score >= THRESHOLD
+
+
+def dense_boxes(track: Track) -> dict[int, np.ndarray]:
+    """frame -> box over the track's whole span, gaps interpolated (as render fills them)."""
+    f, b = track.frames, track.boxes
+    span = np.arange(int(f[0]), int(f[-1]) + 1)
+    boxes = np.column_stack([np.interp(span, f, b[:, k]) for k in range(4)]).astype(np.float32)
+    return {int(i): box for i, box in zip(span, boxes, strict=True)}
+
+
+def reference_of(track: Track) -> np.ndarray | None:
+    """The track's own reference when no photo was given: its best crops that agree with their medoid (a track that
+    swapped identity mid-way keeps the identity most of its best crops show)."""
+    if not track.embeddings:
+        return None
+    e = np.asarray(track.embeddings, np.float32)
+    sim = cosine(e, e)
+    medoid = int(np.argmax(sim.sum(axis=1)))
+    return e[sim[medoid] >= THRESHOLD]
+
+
+def _pad(box: np.ndarray, frac: float = PAD, min_px: float = 3.0) -> np.ndarray:
+    w, h = box[2] - box[0], box[3] - box[1]
+    dx, dy = max(w * frac, min_px), max(h * frac, min_px)
+    return np.array([box[0] - dx, box[1] - dy, box[2] + dx, box[3] + dy], np.float32)
+
+
+class IdentityGuard:
+    def __init__(self, table: TrackTable, keep, video: str | Path, reference: np.ndarray | None = None,
+                 show_progress: bool = False) -> None:
+        self.table = table
+        self.chosen = {int(k) for k in keep}
+        self.keep = expand_keep(table, self.chosen)
+        self.video = Path(video)
+        self.reference = None if reference is None else np.asarray(reference, np.float32).reshape(-1, 128)
+        self.show_progress = show_progress
+        self.events: list[dict] = []
+        self._masks: dict[int, list[np.ndarray]] | None = None
+
+    def __call__(self, image: np.ndarray, index: int) -> np.ndarray:
+        if self._masks is None:
+            self.run()
+        boxes = self._masks.get(index) if self._masks else None
+        return np.asarray(boxes, np.float32).reshape(-1, 4) if boxes else np.zeros((0, 4), np.float32)
+
+    def _reference(self) -> np.ndarray | None:
+        """One reference for every kept region: the photo (with the kept tracks' own crops that match it, which are
+        at the clip's resolution), else the best crops of the tracks the clerk chose, medoid-filtered. A face track
+        that is kept only because its person is kept is checked against this, never against itself (a stranger's
+        face assigned to the requester's body would otherwise vouch for itself)."""
+        by_id = self.table.by_id()
+        chosen = [by_id[k] for k in self.chosen if k in by_id]
+        own = [e for t in chosen for e in t.embeddings]
+        own += [e for t in chosen if t.label != "face" for c in self.table.tracks if c.parent == t.id
+                for e in c.embeddings]
+        if self.reference is not None:
+            if own:
+                e = np.asarray(own, np.float32)
+                agree = e[cosine(e, self.reference).max(axis=1) >= THRESHOLD]
+                return np.concatenate([self.reference, agree])
+            return self.reference
+        if not own:
+            return None
+        return reference_of(Track(id=-1, label="face", frames=np.zeros(0), boxes=np.zeros((0, 4)),
+                                  scores=np.zeros(0), embeddings=own))
+
+    def run(self) -> list[dict]:
+        """The pre-pass over the video: per-frame masks and the reported events."""
+        kept = [t for t in self.table.tracks if t.id in self.keep and t.label in ("face", "person") and len(t.frames)]
+        faces = {t.id for t in kept if t.label == "face"}
+        if not any(t.embeddings for t in kept if t.label == "face"):
+            enrich_embeddings(self.table, self.video, only=faces)
+        ref = self._reference()
+        if ref is None:
+            self.events.append({"track": sorted(self.chosen), "event": "unverifiable",
+                                "detail": "no face embedding for the kept tracks: their identity cannot be checked"})
+            self._masks = {}
+            return self.events
+        regions: dict[int, list[tuple[Track, np.ndarray]]] = defaultdict(list)
+        spans: dict[int, dict[int, np.ndarray]] = {}
+        for t in kept:
+            spans[t.id] = dense_boxes(t)
+            for f, box in spans[t.id].items():
+                regions[f].append((t, head_region(box[None])[0] if t.label == "person" else box))
+        masks: dict[int, list[np.ndarray]] = defaultdict(list)
+        checks: dict[int, list[Check]] = defaultdict(list)
+        if regions:
+            sface = SFace()
+            info = probe(self.video)
+            last = max(regions)
+            for frame in progress(decode(self.video, info.rotation), total=last + 1, desc="identity",
+                                  enabled=self.show_progress):
+                for track, box in regions.get(frame.index, ()):
+                    self._check(frame.image, frame.index, track, box, ref, sface, checks, masks)
+                if frame.index >= last:
+                    break
+        for t in kept:
+            if t.id in spans and checks[t.id]:
+                self._swaps(t, checks[t.id], spans[t.id], masks)
+        self._masks = dict(masks)
+        return self.events
+
+    def _check(self, image: np.ndarray, index: int, track: Track, box: np.ndarray, ref: np.ndarray, sface: SFace,
+               checks: dict[int, list[Check]], masks: dict[int, list[np.ndarray]]) -> None:
+        found = faces_in_region(image, box, pad=0.5)
+        if not len(found):
+            return
+        own = best_match(found, box) if track.label == "face" else None
+        for i in range(len(found)):
+            fb = found.boxes[i]
+            if fb[3] - fb[1] < MIN_FACE_PX:
+                continue
+            score = float(cosine(sface.embed(image, found.landmarks[i][None]), ref).max())
+            if i == own or (track.label == "person" and own is None):
+                checks[track.id].append(Check(index, score, fb))
+            if score < THRESHOLD:
+                masks[index].append(_pad(fb))  # a face that is not the requester's, inside a kept region
+
+    def _swaps(self, track: Track, checks: list[Check], span: dict[int, np.ndarray],
+               masks: dict[int, list[np.ndarray]]) -> None:
+        # For a person, several faces may be checked in one frame: the frame matches if any face does.
+        per_frame: dict[int, Check] = {}
+        for c in checks:
+            if c.frame not in per_frame or c.score > per_frame[c.frame].score:
+                per_frame[c.frame] = c
+        ordered = [per_frame[f] for f in sorted(per_frame)]
+        last_match = None
+        run = 0
+        for c in ordered:
+            if c.matched:
+                last_match, run = c.frame, 0
+                continue
+            run += 1
+            masks[c.frame].append(_region_mask(track, span[c.frame]))
+            if run >= CONFIRM:
+                start = (last_match + 1) if last_match is not None else min(span)
+                end = max(span)
+                for f in range(start, end + 1 + PAD_AFTER):
+                    box = span.get(f, span[end])
+                    masks[f].append(_region_mask(track, box))
+                self.events.append({"track": track.id, "event": "identity mismatch", "from_frame": start,
+                                    "first_mismatch": ordered[ordered.index(c) - run + 1].frame,
+                                    "score": round(c.score, 3)})
+                return
+
+
+def _region_mask(track: Track, box: np.ndarray) -> np.ndarray:
+    return _pad(head_region(box[None])[0] if track.label == "person" else box)
