@@ -1,19 +1,22 @@
 """Forensic (invisible) watermark: ties a leaked copy to the ledger entry (관리대장 번호) that released it (제36조).
 
-Scheme (written here; `invisible-watermark`'s DWT-DCT was measured and lost its payload at half size, see
-docs/decisions.md): a keyed spread-spectrum pattern on a coarse grid laid over the picture in *relative* coordinates,
-added to luma at a few grey levels in every frame.
+Scheme (written here; see docs/decisions.md for why not `invisible-watermark`): a keyed spread-spectrum pattern on a
+coarse grid laid over the picture in *relative* coordinates, added to luma in every frame, its sign flipped by a
+square wave in time.
 
 - Payload: 32 bits = 24-bit ledger entry number + CRC-8 (polynomial 0x07) over those three bytes.
-- Grid: GRID_W x GRID_H cells. A keyed permutation gives a quarter of the cells to a *pilot* (known value, used to
-  detect the mark and to find the crop) and deals the rest out among the 32 payload bits; every cell has a keyed sign.
-  The grid is upsampled smoothly (bilinear) to the frame size, so the mark is a soft low-frequency texture that H.264
-  at CRF 28 keeps and that survives scaling (coordinates are relative to the frame).
-- Extraction: luma of every frame, resized to a fixed small size, averaged over the clip (encoding noise and moving
-  content average out); then for each hypothesis of a crop of up to CROP_MAX per side the averaged picture is mapped
-  back onto the grid, high-passed at the grid's scale (host picture out, mark in), and correlated with the pilot. The
-  best crop's pilot correlation, as a z-score, is the confidence; the payload bits are read there and must pass the
-  CRC. An unmarked clip gives no pilot peak, or a CRC failure: "none found".
+- Grid: GRID_W x GRID_H cells. A keyed permutation gives a quarter of the cells to a *pilot* (known value: detects
+  the mark and finds the crop) and deals the rest out among the 32 payload bits; every cell has a keyed sign. The
+  grid is upsampled bilinearly to the frame size: a soft low-frequency texture that H.264 at CRF 28 keeps and that
+  survives scaling (coordinates are relative). Its strength follows the picture's local contrast (visual masking).
+- Time: the pattern's sign flips every PERIOD / 2 seconds (by presentation time, so a changed frame rate does not
+  matter). A still scene - most of CCTV - would otherwise be indistinguishable from a still mark; demodulating in time
+  cancels it, and the unknown start of an excerpt is only an unknown phase.
+- Extraction: per pixel of a small luma picture, least squares over the frames Y(t) = mu + a cos + b sin (the square
+  wave's fundamental); for each crop hypothesis of up to CROP_MAX per side, (a, b) are mapped back onto the grid,
+  high-passed and whitened at the grid's scale, and correlated with the pilot at the phase the pilot prefers. The best
+  crop's pilot z-score is the confidence; the payload bits are read there and must pass the CRC. An unmarked clip
+  gives no pilot peak (z under PILOT_Z_MIN) or fails the CRC: "none found".
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import hmac
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -34,25 +39,21 @@ GRID_W, GRID_H = 48, 27
 WORK = 4  # work picture = grid x WORK pixels per cell: fine enough to map a crop back onto the grid
 PAYLOAD_BITS = 32
 ENTRY_BITS = 24
-STRENGTH = 3.0  # grey levels at a cell centre; PSNR ~ 42 dB (measured in gpu_benchmarks/RESULTS.md)
+STRENGTH = 3.0  # grey levels at a cell centre, times the masking gain (PSNR in gpu_benchmarks/RESULTS.md)
 CROP_MAX = 0.06  # per side
 CROP_STEP = 0.01
-PILOT_Z_MIN = 6.0  # an unmarked clip's best pilot z over all crop hypotheses stays under ~4.5 (measured)
+PILOT_Z_MIN = 6.0  # unmarked clips' best pilot z over all crop hypotheses: under 4 (gpu_benchmarks/RESULTS.md)
 MAX_ENTRY = (1 << ENTRY_BITS) - 1
 
 
 GAIN_STD, GAIN_MIN, GAIN_MAX = 10.0, 0.5, 2.0
 WHITEN = True
 ADAPTIVE = True
-PERIOD = 0.5
-MODULATION = "square"
+PERIOD = 0.5  # seconds; measured: 2.0 s lost the payload on a panning clip, 0.5 s kept it with margin
 
 
 def modulation(t: float) -> float:
-    phase = 2.0 * np.pi * t / PERIOD
-    if MODULATION == "square":
-        return 1.0 if np.cos(phase) >= 0 else -1.0
-    return float(np.cos(phase))
+    return 1.0 if np.cos(2.0 * np.pi * t / PERIOD) >= 0 else -1.0
 
 
 def crc8(data: bytes) -> int:
@@ -254,4 +255,46 @@ def extract_frames(frames: Iterable[tuple[np.ndarray, float]], key: bytes | None
     reader = ForensicReader(key)
     for f, t in frames:
         reader.add(f, t)
+    return reader.result()
+
+
+# ---- whole clips (the CLI; the release step marks frames inside its own encode loop with ForensicMarker) ----
+
+EXTRACT_MAX_FRAMES = 1500
+
+
+def mark_clip(src: str | Path, dst: str | Path, entry: int, lines: list[str] | None = None,
+              key: bytes | None = None, crf: int = 18) -> int:
+    """Decode `src`, burn in the visible mark (when `lines` is given), embed the forensic mark, encode `dst`
+    (atomically, no audio). Returns the number of frames written."""
+    from redactor.media import VideoWriter, atomic_output, decode, probe
+    from redactor.render.watermark_visible import VisibleWatermark
+
+    info = probe(src)
+    marker = ForensicMarker(entry, key)
+    visible = VisibleWatermark(lines, info.width, info.height) if lines else None
+    # a fine time base: the writer's B-frames need room between coarse source timestamps
+    tb = Fraction(1, 90000)
+    with atomic_output(dst) as tmp, VideoWriter(tmp, info.width, info.height, info.fps, tb, crf=crf) as writer:
+        last = -1
+        for frame in decode(src, info.rotation):
+            image = visible.apply(frame.image) if visible else frame.image
+            pts = max(last + 1, round(frame.time * 90000))
+            writer.write(marker.apply(image, frame.index, frame.time), pts)
+            last = pts
+        count = writer.frames
+    if count == 0:
+        raise BadInput(f"{src}: no frames")
+    return count
+
+
+def extract_clip(path: str | Path, key: bytes | None = None, max_frames: int = EXTRACT_MAX_FRAMES) -> Extraction:
+    from redactor.media import decode, probe
+
+    info = probe(path)
+    reader = ForensicReader(key)
+    for frame in decode(path, info.rotation):
+        reader.add(frame.image, frame.time)
+        if reader.frames >= max_frames:
+            break
     return reader.result()
