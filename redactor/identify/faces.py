@@ -56,13 +56,15 @@ def region(box: np.ndarray, pad: float, shape: tuple[int, ...]) -> tuple[int, in
     return (max(0, int(x1 - dw)), max(0, int(y1 - dh)), min(w, int(np.ceil(x2 + dw))), min(h, int(np.ceil(y2 + dh))))
 
 
-def faces_in_region(image: np.ndarray, box: np.ndarray, pad: float = 0.5, threshold: float = 0.6) -> FoundFaces:
-    """Faces YuNet finds in `box` grown by `pad` of its size on each side, in frame pixels."""
+def faces_in_region(image: np.ndarray, box: np.ndarray, pad: float = 0.5, threshold: float = 0.6,
+                    face_h: float | None = None) -> FoundFaces:
+    """Faces YuNet finds in `box` grown by `pad` of its size on each side, in frame pixels. `face_h`: the expected
+    face height (default: the box's), which sets the upscaling."""
     x1, y1, x2, y2 = region(box, pad, image.shape)
     if x2 - x1 < 4 or y2 - y1 < 4:
         return FoundFaces.empty()
     crop = image[y1:y2, x1:x2]
-    face_h = max(1.0, float(box[3] - box[1]))
+    face_h = max(1.0, float(face_h if face_h is not None else box[3] - box[1]))
     scale = float(np.clip(REGION_FACE_PX / face_h, 1.0, MAX_REGION_SCALE))
     boxes, scores, marks = _yunet(threshold).with_landmarks(crop, scale)
     if not len(boxes):

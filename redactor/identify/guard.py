@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from redactor.detect.nms import nms
 from redactor.identify.embeddings import MIN_FACE_PX, enrich_embeddings
-from redactor.identify.faces import best_match, faces_in_region
+from redactor.identify.faces import FoundFaces, best_match, faces_in_region
 from redactor.identify.sface import THRESHOLD, SFace, cosine
 from redactor.media import decode, probe
 from redactor.progress import progress
@@ -79,12 +80,40 @@ class IdentityGuard:
         self.show_progress = show_progress
         self.events: list[dict] = []
         self._masks: dict[int, list[np.ndarray]] | None = None
+        self._visible: dict[int, list[np.ndarray]] = {}
+        self._held: tuple[int, list[tuple[tuple[int, int, int, int], np.ndarray]]] | None = None
 
     def __call__(self, image: np.ndarray, index: int) -> np.ndarray:
+        """Extra boxes to mask in this frame (render calls it before painting, with the decoded frame)."""
         if self._masks is None:
             self.run()
+        self._hold(image, index)
         boxes = self._masks.get(index) if self._masks else None
         return np.asarray(boxes, np.float32).reshape(-1, 4) if boxes else np.zeros((0, 4), np.float32)
+
+    def _hold(self, image: np.ndarray, index: int) -> None:
+        held = []
+        h, w = image.shape[:2]
+        swapped = self._masks.get(index, []) if self._masks else []
+        for box in self._visible.get(index, ()):
+            if swapped and _overlaps(box, np.asarray(swapped)).any():
+                continue  # this frame masks a swapped track or a stranger here: it stays masked
+            x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
+            x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+            if x2 > x1 and y2 > y1:
+                held.append(((x1, y1, x2, y2), image[y1:y2, x1:x2].copy()))
+        self._held = (index, held)
+
+    def restore(self, image: np.ndarray, index: int) -> np.ndarray:
+        """A render hook (run it first): puts back the requester's verified face where another track's mask covers
+        it (a neighbour's padded mask, a person box's head region, a mask padded in time). Only a face that YuNet
+        found in a kept region, that SFace matched to the reference, and that no other face overlaps."""
+        if self._held is None or self._held[0] != index:
+            return image
+        for (x1, y1, x2, y2), pixels in self._held[1]:
+            image[y1:y2, x1:x2] = pixels
+        self._held = None
+        return image
 
     def _reference(self) -> np.ndarray | None:
         """One reference for every kept region: the photo (with the kept tracks' own crops that match it, which are
@@ -133,8 +162,8 @@ class IdentityGuard:
             last = max(regions)
             for frame in progress(decode(self.video, info.rotation), total=last + 1, desc="identity",
                                   enabled=self.show_progress):
-                for track, box in regions.get(frame.index, ()):
-                    self._check(frame.image, frame.index, track, box, ref, sface, checks, masks)
+                if frame.index in regions:
+                    self._check(frame.image, frame.index, regions[frame.index], ref, sface, checks, masks)
                 if frame.index >= last:
                     break
         for t in kept:
@@ -143,21 +172,52 @@ class IdentityGuard:
         self._masks = dict(masks)
         return self.events
 
-    def _check(self, image: np.ndarray, index: int, track: Track, box: np.ndarray, ref: np.ndarray, sface: SFace,
-               checks: dict[int, list[Check]], masks: dict[int, list[np.ndarray]]) -> None:
-        found = faces_in_region(image, box, pad=0.5)
+    def _check(self, image: np.ndarray, index: int, regions: list[tuple[Track, np.ndarray]], ref: np.ndarray,
+               sface: SFace, checks: dict[int, list[Check]], masks: dict[int, list[np.ndarray]]) -> None:
+        """Find and judge the faces in one frame's kept regions. Overlapping regions (a face track, its duplicate,
+        its person's head) are searched once, and each face found is embedded once."""
+        found = FoundFaces.empty()
+        for cluster in _clusters([box for _, box in regions]):
+            boxes = np.asarray([regions[i][1] for i in cluster])
+            union = np.array([boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()])
+            face_h = float(np.min(boxes[:, 3] - boxes[:, 1]))
+            more = faces_in_region(image, union, pad=0.5, face_h=face_h)
+            found = FoundFaces(np.concatenate([found.boxes, more.boxes]), np.concatenate([found.scores, more.scores]),
+                               np.concatenate([found.landmarks, more.landmarks]))
         if not len(found):
             return
-        own = best_match(found, box) if track.label == "face" else None
+        keep = nms(found.boxes, found.scores, 0.5)
+        found = FoundFaces(found.boxes[keep], found.scores[keep], found.landmarks[keep])
+        big = (found.boxes[:, 3] - found.boxes[:, 1]) >= MIN_FACE_PX
+        scores = np.full(len(found), np.nan, np.float32)
+        if big.any():
+            scores[big] = cosine(sface.embed(image, found.landmarks[big]), ref).max(axis=1)
+        strangers = [i for i in range(len(found)) if big[i] and scores[i] < THRESHOLD]
+        for i in strangers:
+            masks[index].append(_pad(found.boxes[i]))  # a face that is not the requester's, inside a kept region
+        for track, box in regions:
+            if track.label == "face":
+                own = best_match(found, box)
+                mine = [own] if own is not None and big[own] else []
+            else:
+                cx = (found.boxes[:, 0] + found.boxes[:, 2]) / 2
+                cy = (found.boxes[:, 1] + found.boxes[:, 3]) / 2
+                g = _pad(box, 0.3)
+                mine = [i for i in range(len(found)) if big[i] and g[0] <= cx[i] <= g[2] and g[1] <= cy[i] <= g[3]]
+            if mine:
+                i = max(mine, key=lambda k: scores[k])
+                checks[track.id].append(Check(index, float(scores[i]), found.boxes[i]))
+        # The requester's own face, verified here and clear of every other face, is shown even where another
+        # track's (padded) mask covers it: see `restore`.
+        clear = []
         for i in range(len(found)):
-            fb = found.boxes[i]
-            if fb[3] - fb[1] < MIN_FACE_PX:
+            if not big[i] or scores[i] < THRESHOLD:
                 continue
-            score = float(cosine(sface.embed(image, found.landmarks[i][None]), ref).max())
-            if i == own or (track.label == "person" and own is None):
-                checks[track.id].append(Check(index, score, fb))
-            if score < THRESHOLD:
-                masks[index].append(_pad(fb))  # a face that is not the requester's, inside a kept region
+            others = [j for j in range(len(found)) if j != i]
+            if not others or not _overlaps(found.boxes[i], found.boxes[others]).any():
+                clear.append(found.boxes[i])
+        if clear:
+            self._visible[index] = clear
 
     def _swaps(self, track: Track, checks: list[Check], span: dict[int, np.ndarray],
                masks: dict[int, list[np.ndarray]]) -> None:
@@ -189,3 +249,30 @@ class IdentityGuard:
 
 def _region_mask(track: Track, box: np.ndarray) -> np.ndarray:
     return _pad(head_region(box[None])[0] if track.label == "person" else box)
+
+
+def _overlaps(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    others = np.asarray(others, np.float32).reshape(-1, 4)
+    return ((np.minimum(box[2], others[:, 2]) > np.maximum(box[0], others[:, 0]))
+            & (np.minimum(box[3], others[:, 3]) > np.maximum(box[1], others[:, 1])))
+
+
+def _clusters(boxes: list[np.ndarray], pad: float = 0.5) -> list[list[int]]:
+    """Groups of regions whose padded boxes overlap (connected components)."""
+    grown = [_pad(np.asarray(b, np.float32), pad) for b in boxes]
+    parent = list(range(len(boxes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            if _overlaps(grown[i], grown[j][None])[0]:
+                parent[root(i)] = root(j)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(boxes)):
+        groups[root(i)].append(i)
+    return list(groups.values())
