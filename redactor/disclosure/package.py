@@ -1,0 +1,340 @@
+"""Police / court handover package (제32조① 6, 7): a ZIP of the clip(s), `manifest.json` (sha256 of every file and the
+provision's facts), `manifest.sig` (Ed25519 over the manifest's exact bytes), `signer.pub`, and the filled
+별지 3호 영상정보 인수증 (`receipt.pdf`). Also the recipient's signed destruction return slip (제35조③) and the list of
+packages past their period whose destruction is not yet confirmed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from redactor.errors import BadInput, RedactorError
+
+FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
+MANIFEST, SIGNATURE, PUBLIC, RECEIPT = "manifest.json", "manifest.sig", "signer.pub", "receipt.pdf"
+CLIPS = "clips/"
+BASES = {
+    "32-1-6": "지침 제32조제1항제6호 (범죄의 수사와 공소의 제기 및 유지)",
+    "32-1-7": "지침 제32조제1항제7호 (법원의 재판업무 수행)",
+}
+
+
+class PackageInvalid(RedactorError):
+    """A handover package fails verification; the message names the file."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class Party:
+    affiliation: str = ""
+    rank: str = ""
+    name: str = ""
+
+
+@dataclass
+class Handover:
+    """The facts of one provision, as the manifest and the 인수증 carry them."""
+
+    recipient: Party
+    basis: str  # "32-1-6" or "32-1-7"
+    purpose: str = ""
+    camera: str = ""  # equipment (장비) and installation place (설치장소), as in the camera register
+    place: str = ""
+    span: str = ""  # recording time span, e.g. "2026-03-02 18:30 ~ 19:00"
+    approver: str = ""
+    handed_over_by: Party = field(default_factory=Party)
+    entry: int | None = None  # 관리대장 번호 of the 제공 row
+    expires: date | None = None  # destroy by (제35조③)
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def check(self) -> None:
+        if self.basis not in BASES:
+            raise BadInput(f"legal basis {self.basis!r}: a handover package is for {', '.join(BASES)}")
+        if not self.recipient.name:
+            raise BadInput("the recipient's name is required")
+
+
+def load_private_key(path: str | Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as err:
+        raise BadInput(f"{path}: not a readable Ed25519 private key (PEM): {err}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise BadInput(f"{path}: not an Ed25519 key")
+    return key
+
+
+def load_public_key(path: str | Path) -> Ed25519PublicKey:
+    data = Path(path).read_bytes()
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError:
+        key = load_private_key(path).public_key()
+    if not isinstance(key, Ed25519PublicKey):
+        raise BadInput(f"{path}: not an Ed25519 key")
+    return key
+
+
+def public_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def generate_keypair(prefix: str | Path) -> tuple[Path, Path]:
+    """PREFIX.key (PKCS#8 PEM, 0600) and PREFIX.pub."""
+    import os
+
+    key = Ed25519PrivateKey.generate()
+    priv, pub = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    if priv.exists():
+        raise BadInput(f"{priv} exists: not overwriting a key")
+    fd = os.open(priv, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption()))
+    pub.write_bytes(public_pem(key.public_key()))
+    return priv, pub
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def receipt_pdf(h: Handover, files: list[tuple[str, int]]) -> bytes:
+    """별지 3호 영상정보 인수증, filled."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    if "NanumGothic" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("NanumGothic", str(FONT)))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.setTitle("영상정보 인수증")
+    width, height = A4
+    y = height - 25 * mm
+    c.setFont("NanumGothic", 9)
+    c.drawString(20 * mm, y + 8 * mm, "[별지 제3호 서식]")
+    c.setFont("NanumGothic", 18)
+    c.drawCentredString(width / 2, y, "영상정보 인수증")
+    total = sum(size for _, size in files)
+    rows = [
+        ("장비", h.camera or "-"),
+        ("설치장소", h.place or "-"),
+        ("파일 수 / 녹화 시간", f"{len(files)}개 파일 ({total:,} bytes) / {h.span or '-'}"),
+        ("파일", ", ".join(name for name, _ in files)),
+        ("목적", h.purpose or BASES[h.basis]),
+        ("근거", BASES[h.basis]),
+        ("관리대장 번호", str(h.entry) if h.entry is not None else "-"),
+        ("인수일자", h.created_at.astimezone(UTC).date().isoformat()),
+        ("파기 기한", h.expires.isoformat() if h.expires else "목적 달성 시"),
+    ]
+    c.setFont("NanumGothic", 11)
+    y -= 15 * mm
+    for label, value in rows:
+        c.rect(20 * mm, y - 3 * mm, 45 * mm, 9 * mm)
+        c.rect(65 * mm, y - 3 * mm, 125 * mm, 9 * mm)
+        c.drawString(23 * mm, y, label)
+        c.drawString(68 * mm, y, value[:70])
+        y -= 9 * mm
+    y -= 8 * mm
+    pledge = [
+        "본인은 위 영상정보를 인수하면서 다음 사항을 준수할 것을 서약합니다.",
+        "1. 위 영상정보를 제공받은 목적 외의 용도로 이용하지 않겠습니다.",
+        "2. 위 영상정보를 제3자에게 제공하거나 유출하지 않겠습니다.",
+        "3. 목적이 달성되면 지체 없이 파기하고 그 결과를 통보하겠습니다.",
+    ]
+    for line in pledge:
+        c.drawString(20 * mm, y, line)
+        y -= 7 * mm
+    y -= 8 * mm
+    for title, p in (("인수자", h.recipient), ("인계자", h.handed_over_by)):
+        c.drawString(20 * mm, y, f"{title}  소속: {p.affiliation or '            '}   직급: {p.rank or '        '}"
+                                 f"   성명: {p.name or '          '}   (서명)")
+        c.line(160 * mm, y - 1 * mm, 190 * mm, y - 1 * mm)
+        y -= 12 * mm
+    c.setFont("NanumGothic", 8)
+    c.drawString(20 * mm, 15 * mm,
+                 "파일의 무결성은 같은 꾸러미의 manifest.json(sha256)과 manifest.sig(Ed25519)로 확인합니다.")
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def create_package(clips: Iterable[str | Path], out: str | Path, handover: Handover, key: Ed25519PrivateKey) -> dict:
+    """Write the package ZIP (atomically); returns the manifest."""
+    from redactor.media import atomic_output
+
+    handover.check()
+    paths = [Path(p) for p in clips]
+    if not paths:
+        raise BadInput("no clip given")
+    names = set()
+    for p in paths:
+        if not p.is_file():
+            raise BadInput(f"{p}: no such file")
+        if p.name in names:
+            raise BadInput(f"{p.name}: two clips with the same name")
+        names.add(p.name)
+    files = [(p.name, p.stat().st_size) for p in paths]
+    pdf = receipt_pdf(handover, files)
+    manifest = {
+        "format": "redactor-handover/1",
+        "created_at": handover.created_at.astimezone(UTC).isoformat(),
+        "basis": handover.basis,
+        "basis_text": BASES[handover.basis],
+        "purpose": handover.purpose,
+        "recipient": asdict(handover.recipient),
+        "handed_over_by": asdict(handover.handed_over_by),
+        "approver": handover.approver,
+        "camera": handover.camera,
+        "place": handover.place,
+        "span": handover.span,
+        "ledger_entry": handover.entry,
+        "expires": handover.expires.isoformat() if handover.expires else None,
+        "files": {CLIPS + p.name: {"sha256": _sha256_file(p), "size": p.stat().st_size} for p in paths}
+        | {RECEIPT: {"sha256": hashlib.sha256(pdf).hexdigest(), "size": len(pdf)}},
+    }
+    body = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
+    with atomic_output(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
+        z.writestr(MANIFEST, body)
+        z.writestr(SIGNATURE, base64.b64encode(key.sign(body)) + b"\n")
+        z.writestr(PUBLIC, public_pem(key.public_key()))
+        z.writestr(RECEIPT, pdf)
+        for p in paths:
+            z.write(p, CLIPS + p.name)  # streamed from disk by zipfile
+    return manifest
+
+
+@dataclass(frozen=True)
+class Verification:
+    manifest: dict
+    key_source: str  # "given key" or "key inside the package (integrity only)"
+
+
+def verify_package(path: str | Path, public_key: Ed25519PublicKey | None = None) -> Verification:
+    """Signature, then every file's hash; PackageInvalid names the first file that is wrong."""
+    try:
+        z = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as err:
+        raise PackageInvalid(f"{path}: not a readable ZIP ({err})") from None
+    with z:
+        members = set(z.namelist())
+        for needed in (MANIFEST, SIGNATURE):
+            if needed not in members:
+                raise PackageInvalid(f"{needed}: missing from the package")
+        body = z.read(MANIFEST)
+        source = "given key"
+        if public_key is None:
+            if PUBLIC not in members:
+                raise PackageInvalid(f"{PUBLIC}: missing, and no --key given")
+            public_key = serialization.load_pem_public_key(z.read(PUBLIC))
+            source = "key inside the package (integrity only: pass --key to check who signed)"
+        try:
+            public_key.verify(base64.b64decode(z.read(SIGNATURE)), body)
+        except (InvalidSignature, ValueError):
+            raise PackageInvalid(f"{MANIFEST}: the signature does not match (manifest altered or another signer)") \
+                from None
+        manifest = json.loads(body)
+        listed = manifest.get("files", {})
+        for name, meta in sorted(listed.items()):
+            if name not in members:
+                raise PackageInvalid(f"{name}: listed in the manifest but missing")
+            h = hashlib.sha256()
+            with z.open(name) as fh:
+                while block := fh.read(1 << 20):
+                    h.update(block)
+            if h.hexdigest() != meta["sha256"]:
+                raise PackageInvalid(f"{name}: sha256 differs from the manifest (file altered)")
+        extra = members - set(listed) - {MANIFEST, SIGNATURE, PUBLIC}
+        if extra:
+            raise PackageInvalid(f"{sorted(extra)[0]}: in the package but not in the manifest")
+    return Verification(manifest, source)
+
+
+# ---- destruction (제35조③): the recipient's signed return slip, and what is overdue ----
+
+def manifest_digest(path: str | Path) -> str:
+    with zipfile.ZipFile(path) as z:
+        return hashlib.sha256(z.read(MANIFEST)).hexdigest()
+
+
+def destruction_slip(package: str | Path, destroyed_by: Party, key: Ed25519PrivateKey, method: str = "",
+                     destroyed_at: datetime | None = None) -> dict:
+    """The recipient's signed statement that every copy of the package is destroyed."""
+    manifest = verify_package(package).manifest
+    slip = {
+        "format": "redactor-destruction/1",
+        "package_manifest_sha256": manifest_digest(package),
+        "ledger_entry": manifest.get("ledger_entry"),
+        "files": sorted(manifest["files"]),
+        "destroyed_at": (destroyed_at or datetime.now(UTC)).astimezone(UTC).isoformat(),
+        "destroyed_by": asdict(destroyed_by),
+        "method": method or "모든 사본 삭제",
+        "signer_public_key": public_pem(key.public_key()).decode(),
+    }
+    body = json.dumps(slip, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return {"slip": slip, "signature": base64.b64encode(key.sign(body)).decode()}
+
+
+def verify_slip(signed: dict, expected_key: Ed25519PublicKey | None = None) -> dict:
+    slip = signed["slip"]
+    body = json.dumps(slip, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    key = expected_key or serialization.load_pem_public_key(slip["signer_public_key"].encode())
+    try:
+        key.verify(base64.b64decode(signed["signature"]), body)
+    except (InvalidSignature, ValueError):
+        raise PackageInvalid("destruction slip: the signature does not match") from None
+    return slip
+
+
+def destruction_ledger_fields(signed: dict, officer: str) -> dict:
+    """Keyword arguments for `Ledger.append(session, "파기", **fields)` recording a confirmed destruction."""
+    slip = verify_slip(signed)
+    who = slip["destroyed_by"]
+    return {
+        "file": ", ".join(f.removeprefix(CLIPS) for f in slip["files"] if f.startswith(CLIPS)),
+        "officer": officer,
+        "purpose": "제공 목적 달성에 따른 파기 확인 (지침 제35조③)",
+        "party": " ".join(x for x in (who.get("affiliation"), who.get("rank")) if x),
+        "form": slip["method"],
+        "ref": f"package:{slip['package_manifest_sha256'][:16]}"
+               + (f" 제공:{slip['ledger_entry']}" if slip.get("ledger_entry") else ""),
+        "occurred_at": datetime.fromisoformat(slip["destroyed_at"]),
+    }
+
+
+@dataclass(frozen=True)
+class PackageRecord:
+    """What the service keeps about a package it handed over."""
+
+    manifest_sha256: str
+    recipient: str
+    expires: date | None
+    destruction_confirmed: bool = False
+    ledger_entry: int | None = None
+
+
+def overdue_packages(records: Iterable[PackageRecord], today: date | None = None) -> list[PackageRecord]:
+    """Packages past their period whose destruction the recipient has not confirmed: to chase (제35조③)."""
+    today = today or datetime.now(UTC).date()
+    return sorted((r for r in records if not r.destruction_confirmed and r.expires is not None and r.expires < today),
+                  key=lambda r: r.expires)
