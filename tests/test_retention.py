@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from dbsupport import *  # noqa: F403
 
@@ -81,3 +82,39 @@ def test_destroying_an_already_missing_file_is_fine(session, tmp_path):
     setup_recordings(session, tmp_path, n=1)
     tmp_path.joinpath("clip0.mp4").unlink()
     assert len(run(session, now=T0 + dt.timedelta(days=32)).destroyed) == 1
+
+
+def test_destroys_through_the_object_store(session, ledger_home, monkeypatch):
+    """The default destroyer goes through redactor.storage (the embedded local store here): data key and bytes go."""
+    from redactor.storage import open_store
+
+    monkeypatch.delenv("REDACTOR_STORE", raising=False)
+    monkeypatch.delenv("REDACTOR_MASTER_KEY", raising=False)  # the store makes its own under REDACTOR_HOME
+    store = open_store()
+    key = "recordings/OS-300/20260601.mp4"
+    store.put(key, io.BytesIO(b"footage bytes"), expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    assert store.exists(key)
+    cam = rs.add_camera(session, code="OS-301", location="오산시", department="d", officer="o", staff="s",
+                        purpose=Purpose.사회안정)
+    rec = rs.add_recording(session, cam, start_at=T0, end_at=T0 + dt.timedelta(hours=1), object_key=key)
+    result = run(session, now=T0 + dt.timedelta(days=31))
+    assert [rid for rid, _ in result.destroyed] == [rec.id]
+    assert not store.exists(key)
+
+
+def test_cli_dry_run_then_run(session, db_url, tmp_path, capsys):
+    from redactor.cli import main
+
+    f = tmp_path / "old.mp4"
+    f.write_bytes(b"footage")
+    cam = rs.add_camera(session, code="OS-302", location="오산시", department="d", officer="o", staff="s",
+                        purpose=Purpose.사회안정)
+    now = dt.datetime.now(dt.UTC)
+    rs.add_recording(session, cam, start_at=now - dt.timedelta(days=41), end_at=now - dt.timedelta(days=40),
+                     object_key=str(f))
+    session.commit()
+    assert main(["--db", db_url, "retention", "run", "--dry-run"]) == 0
+    assert "1 recordings would be destroyed" in capsys.readouterr().out and f.exists()
+    assert main(["--db", db_url, "retention", "run"]) == 0
+    assert "1 recordings destroyed" in capsys.readouterr().out and not f.exists()
+    assert session.query(LedgerEntry).count() == 1

@@ -61,6 +61,10 @@ def fill(session, now: dt.datetime, seed: int = 5) -> dict[str, int]:
     if session.query(Camera).count():
         raise NotEmpty("the database already holds cameras: demo-data fills only a fresh database")
     rng = random.Random(seed)
+
+    def no_footage(_recording) -> None:
+        """The demo registers recordings without footage: there is no object to delete."""
+
     ledger = Ledger()
     local_midnight = now.astimezone(KST).replace(hour=0, minute=0, second=0, microsecond=0)
     start = local_midnight - dt.timedelta(days=40)
@@ -93,7 +97,8 @@ def fill(session, now: dt.datetime, seed: int = 5) -> dict[str, int]:
 
     # The reaper runs every night at 03:00 and destroys what expired (those on hold stay).
     for day in range(31, 41):
-        at(day_time(day, 3), lambda t: retention_run(session, now=t, ledger=ledger, commit_each=False))
+        at(day_time(day, 3), lambda t: retention_run(session, now=t, ledger=ledger, commit_each=False,
+                                                        destroyer=no_footage))
 
     # Two recordings are held for an investigation before they expire.
     held = [recs["OS-008", 9], recs["OS-003", 12]]
@@ -136,7 +141,8 @@ def fill(session, now: dt.datetime, seed: int = 5) -> dict[str, int]:
     def grant(after_days: float, then=None):
         def _f(req, t):
             def _d(t2):
-                ds.decide(session, req, outcome=Outcome.grant, decided_by="officer.park", now=t2)
+                ds.decide(session, req, outcome=Outcome.grant, decided_by="officer.park", now=t2,
+                          destroyer=no_footage)
                 if then:
                     then(req, t2)
             at(t + dt.timedelta(days=after_days), _d)

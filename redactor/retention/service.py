@@ -1,8 +1,8 @@
 """Destroy recordings: delete the object, destroy its key, mark the row, append 파기 to the 관리대장.
 
-The object store is reached through a `Destroyer` callback, so this module does not depend on how storage is built.
-`local_file_destroyer` is the embedded default (object keys that are local paths); the storage module plugs its own
-(delete the object, destroy its per-object key) by passing it to `destroy_recording` / `run`.
+The object store is reached through a `Destroyer` callback. The default (`store_destroyer`) hands object keys to
+`redactor.storage.open_store().delete`, which destroys the per-object data key and then the bytes; keys that are
+absolute local paths (footage registered in place) are unlinked. Tests and other back ends pass their own.
 """
 
 from __future__ import annotations
@@ -31,23 +31,33 @@ Destroyer = Callable[[Recording], None]
 SYSTEM_ROLE = "system"
 
 
-def local_file_destroyer(recording: Recording) -> None:
-    """Embedded default: object keys that are local paths (or file:// URLs) are unlinked; others are left to storage."""
-    key = recording.object_key
+def _local_path(key: str) -> Path | None:
     if key.startswith("file://"):
         key = key[len("file://"):]
     path = Path(key)
-    if path.is_absolute():
-        path.unlink(missing_ok=True)
+    return path if path.is_absolute() else None
+
+
+def store_destroyer(store=None) -> Destroyer:
+    """Destroy through the configured object store (REDACTOR_STORE), opened on first use; local paths are unlinked."""
+    opened = [store]
+
+    def destroy(recording: Recording) -> None:
+        path = _local_path(recording.object_key)
+        if path is not None:
+            path.unlink(missing_ok=True)
+            return
+        if opened[0] is None:
+            from redactor.storage import open_store
+
+            opened[0] = open_store()
+        opened[0].delete(recording.object_key)  # destroys the data key first, then the bytes; missing is no error
+
+    return destroy
 
 
 def default_destroyer() -> Destroyer:
-    """The storage module's destroyer when it offers one (`redactor.storage.destroy_recording`), else local files."""
-    try:
-        from redactor.storage import destroy_recording as storage_destroyer  # the seam for the storage engineer
-    except ImportError:
-        return local_file_destroyer
-    return storage_destroyer
+    return store_destroyer()
 
 
 def destroy_recording(session: Session, recording: Recording, *, responsible: str = SYSTEM_ROLE,
