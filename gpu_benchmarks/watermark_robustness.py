@@ -25,6 +25,7 @@ from redactor.render import watermark_forensic as wf  # noqa: E402
 
 KEY = b"benchmark watermark key 32 bytes"
 ENTRY = 0xA5C3E1
+NULL_KEYS = 25
 # name -> ffmpeg video filter; every attack also re-encodes with libx264 -crf 28 and cuts 10 s from the middle
 ATTACKS = {
     "crf28": None,
@@ -73,7 +74,7 @@ def sources(out: Path, evaldata: Path, vtest: Path, seconds: int) -> dict[str, P
 
 def run(out_dir: Path, evaldata: Path, vtest: Path, seconds: int = 24) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
-    results: dict = {"entry": ENTRY, "payload_bits": wf.PAYLOAD_BITS, "attacks": [], "unmarked": [],
+    results: dict = {"entry": ENTRY, "payload_bits": wf.PAYLOAD_BITS, "attacks": [], "unmarked": [], "null_keys": [],
                      "commands": {}}
     for name, src in sources(out_dir, evaldata, vtest, seconds).items():
         marked = out_dir / f"{name}.marked.mp4"
@@ -98,12 +99,28 @@ def run(out_dir: Path, evaldata: Path, vtest: Path, seconds: int = 24) -> dict:
             results["attacks"].append({"clip": name, "attack": attack, "bit_errors": errors,
                                        "ber": errors / wf.PAYLOAD_BITS, "entry": r.entry, "entry_ok": r.entry == ENTRY,
                                        "confidence": round(r.confidence, 2), "bit_margin": round(r.bit_margin, 2),
-                                       "frames": r.frames, "psnr_db": round(psnr, 2),
+                                       "frames": r.frames, "psnr_db": round(float(psnr), 2),
                                        "extract_s": round(time.perf_counter() - t0, 2)})
-        results.setdefault("embed", {})[name] = {"psnr_db": round(psnr, 2), "seconds": round(embed_s, 1)}
+        results.setdefault("embed", {})[name] = {"psnr_db": round(float(psnr), 2), "seconds": round(embed_s, 1)}
         r = wf.extract_clip(src, key=KEY)
         results["unmarked"].append({"clip": name, "found": r.entry is not None, "confidence": round(r.confidence, 2)})
+        results["null_keys"].append(null_trials(name, src))
     return results
+
+
+def null_trials(name: str, src: Path, keys: int = NULL_KEYS) -> dict:
+    """False positives: the unmarked clip read with many other keys (each key is an independent pattern)."""
+    readers = [wf.ForensicReader(f"null key {i:03d}".encode().ljust(32, b".")) for i in range(keys)]
+    for f in decode(src):
+        for r in readers:
+            r.add(f.image, f.time)
+        if readers[0].frames >= wf.EXTRACT_MAX_FRAMES:
+            break
+    got = [r.result() for r in readers]
+    z = [g.confidence for g in got]
+    return {"clip": name, "keys": keys, "found": sum(g.entry is not None for g in got),
+            "above_threshold": sum(v >= wf.PILOT_Z_MIN for v in z), "max_confidence": round(max(z), 2),
+            "mean_confidence": round(float(np.mean(z)), 2)}
 
 
 def main() -> None:
@@ -120,6 +137,9 @@ def main() -> None:
               f"{str(row['entry_ok']):>8s} {row['confidence']:7.2f} {row['bit_margin']:6.2f}")
     for row in res["unmarked"]:
         print(f"unmarked {row['clip']}: found={row['found']} confidence={row['confidence']}")
+    for row in res["null_keys"]:
+        print(f"null {row['clip']}: {row['keys']} other keys, found {row['found']}, z >= {wf.PILOT_Z_MIN}: "
+              f"{row['above_threshold']}, max z {row['max_confidence']}, mean z {row['mean_confidence']}")
     print("embed:", res["embed"])
     for k, c in res["commands"].items():
         print(f"{k}: {c}")

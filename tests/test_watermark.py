@@ -97,6 +97,27 @@ def test_forensic_mark_is_invisible_enough(cctv):
     assert 10 * np.log10(255**2 / mse) > 38
 
 
+def test_release_hooks_mark_inside_an_encode_loop(cctv, tmp_path):
+    """What pipeline.render does: hooks (image, index) -> image in its own loop, frame times from index / fps."""
+    from fractions import Fraction
+
+    from redactor.media import VideoWriter, probe
+    from redactor.render.watermark_forensic import release_hooks
+
+    info = probe(cctv)
+    keep = {i: [(0, 0, 200, 200)] for i in range(200)}
+    hooks = release_hooks(99, info.width, info.height, info.fps, ["열람-3 · 김민수"], keep_boxes=keep.get,
+                          key=b"h" * 32)
+    out = tmp_path / "hooked.mp4"
+    with VideoWriter(out, info.width, info.height, info.fps, Fraction(1, 12800)) as w:
+        for f in decode(cctv):
+            image = f.image
+            for hook in hooks:
+                image = hook(image, f.index)
+            w.write(image, round(f.time * 12800))
+    assert extract_clip(out, key=b"h" * 32).entry == 99
+
+
 def test_visible_mark_moves_out_of_the_requesters_way():
     frame = np.full((360, 640, 3), 90, np.uint8)
     vm = VisibleWatermark(["열람-1 · 김민수", "2026-03-02", "열람용 · 복제·배포 금지"], 640, 360)

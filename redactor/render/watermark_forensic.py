@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -116,8 +116,9 @@ def _key(key: bytes | None) -> bytes:
 class ForensicMarker:
     """Per-frame embedding, for use inside any encode loop: `frame = marker.apply(frame, index)`."""
 
-    def __init__(self, entry: int, key: bytes | None = None, strength: float = STRENGTH) -> None:
+    def __init__(self, entry: int, key: bytes | None = None, strength: float = STRENGTH, fps: float = 25.0) -> None:
         self.entry = entry
+        self.fps = fps  # turns a frame index into time where the caller gives no timestamp
         lay = layout(_key(key))
         symbols = 2.0 * encode_payload(entry).astype(np.float32) - 1.0
         values = np.where(lay.pilot, 1.0, symbols[np.maximum(lay.bit, 0)]) * lay.sign
@@ -141,10 +142,10 @@ class ForensicMarker:
         return cv2.resize(cv2.GaussianBlur(gain, (5, 5), 1.5), (w, h), interpolation=cv2.INTER_LINEAR)
 
     def apply(self, frame_bgr: np.ndarray, frame_index: int = 0, time: float | None = None) -> np.ndarray:
-        """Mark one frame. `time` is the frame's presentation time in seconds (else frame_index / 25): the pattern's
-        sign follows a slow square wave in time, so a static scene's picture cancels out at extraction."""
+        """Mark one frame. `time` is the frame's presentation time in seconds (else frame_index / fps): the pattern's
+        sign follows a square wave in time, so a still scene's picture cancels out at extraction."""
         h, w = frame_bgr.shape[:2]
-        t = frame_index / 25.0 if time is None else time
+        t = frame_index / self.fps if time is None else time
         # Equal change to B, G and R is a pure luma change: no colour cast.
         pattern = self.pattern(h, w)
         if ADAPTIVE:
@@ -271,7 +272,7 @@ def mark_clip(src: str | Path, dst: str | Path, entry: int, lines: list[str] | N
     from redactor.render.watermark_visible import VisibleWatermark
 
     info = probe(src)
-    marker = ForensicMarker(entry, key)
+    marker = ForensicMarker(entry, key, fps=info.fps)
     visible = VisibleWatermark(lines, info.width, info.height) if lines else None
     # a fine time base: the writer's B-frames need room between coarse source timestamps
     tb = Fraction(1, 90000)
@@ -298,3 +299,20 @@ def extract_clip(path: str | Path, key: bytes | None = None, max_frames: int = E
         if reader.frames >= max_frames:
             break
     return reader.result()
+
+
+def release_hooks(entry: int, width: int, height: int, fps: float, lines: list[str] | None = None,
+                  keep_boxes: Callable[[int], list] | None = None, key: bytes | None = None
+                  ) -> list[Callable[[np.ndarray, int], np.ndarray]]:
+    """Frame hooks `(image, index) -> image` for pipeline.render: the visible mark (when `lines` is given; placed
+    away from `keep_boxes(index)`, the kept person's boxes in that frame), then the forensic mark. Both run inside the
+    renderer's own encode loop: no second encode."""
+    from redactor.render.watermark_visible import VisibleWatermark
+
+    hooks: list[Callable[[np.ndarray, int], np.ndarray]] = []
+    if lines:
+        visible = VisibleWatermark(lines, width, height)
+        hooks.append(lambda image, index: visible.apply(image, keep_boxes(index) if keep_boxes else None))
+    marker = ForensicMarker(entry, key, fps=fps)
+    hooks.append(marker.apply)
+    return hooks
