@@ -21,7 +21,7 @@ import numpy as np
 
 from redactor.detect.nms import nms
 from redactor.identify.embeddings import MIN_FACE_PX, enrich_embeddings
-from redactor.identify.faces import FoundFaces, best_match, faces_in_region
+from redactor.identify.faces import FoundFaces, faces_in_region
 from redactor.identify.sface import THRESHOLD, SFace, cosine
 from redactor.media import decode, probe
 from redactor.progress import progress
@@ -31,6 +31,7 @@ from redactor.track.table import Track, TrackTable
 CONFIRM = 2  # consecutive mismatching checks that make an identity swap
 PAD = 0.3  # mask padding, as render's face masks
 PAD_AFTER = 6  # frames masked past a swapped track's end (render pads tracks in time by as much)
+CANDIDATE_RUN = 4  # consecutive matching checks before a face in a track not kept is shown as the requester's
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Check:
     frame: int
     score: float  # cosine with the reference
     box: np.ndarray  # the face found, frame pixels
+    clear: bool = False  # no other face overlaps it
 
     @property
     def matched(self) -> bool:
@@ -81,6 +83,7 @@ class IdentityGuard:
         self.events: list[dict] = []
         self._masks: dict[int, list[np.ndarray]] | None = None
         self._visible: dict[int, list[np.ndarray]] = {}
+        self._others = _raw_faces(table, self.keep)
         self._held: tuple[int, list[tuple[tuple[int, int, int, int], np.ndarray]]] | None = None
 
     def __call__(self, image: np.ndarray, index: int) -> np.ndarray:
@@ -94,10 +97,10 @@ class IdentityGuard:
     def _hold(self, image: np.ndarray, index: int) -> None:
         held = []
         h, w = image.shape[:2]
-        swapped = self._masks.get(index, []) if self._masks else []
+        others = self._others.get(index)
         for box in self._visible.get(index, ()):
-            if swapped and _overlaps(box, np.asarray(swapped)).any():
-                continue  # this frame masks a swapped track or a stranger here: it stays masked
+            if others is not None and (_overlaps(box, others) & (_iou(box, others) < 0.5)).any():
+                continue  # a face the engine found (and YuNet did not) partly overlaps it: it stays masked
             x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
             x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
             if x2 > x1 and y2 > y1:
@@ -154,6 +157,13 @@ class IdentityGuard:
             spans[t.id] = dense_boxes(t)
             for f, box in spans[t.id].items():
                 regions[f].append((t, head_region(box[None])[0] if t.label == "person" else box))
+        # Face tracks not kept but large enough to judge: after an identity swap the requester's face goes on in
+        # another track; where that track shows the requester steadily, their face is shown (see `_candidates`).
+        candidates = [t for t in self.table.tracks if t.label == "face" and t.id not in self.keep and len(t.frames)
+                      and float(np.median(t.boxes[:, 3] - t.boxes[:, 1])) >= MIN_FACE_PX]
+        for t in candidates:
+            for f, box in zip(t.frames, t.boxes, strict=True):
+                regions[int(f)].append((t, box))
         masks: dict[int, list[np.ndarray]] = defaultdict(list)
         checks: dict[int, list[Check]] = defaultdict(list)
         if regions:
@@ -169,6 +179,8 @@ class IdentityGuard:
         for t in kept:
             if t.id in spans and checks[t.id]:
                 self._swaps(t, checks[t.id], spans[t.id], masks)
+        for t in candidates:
+            self._candidates(checks[t.id])
         self._masks = dict(masks)
         return self.events
 
@@ -195,29 +207,38 @@ class IdentityGuard:
         strangers = [i for i in range(len(found)) if big[i] and scores[i] < THRESHOLD]
         for i in strangers:
             masks[index].append(_pad(found.boxes[i]))  # a face that is not the requester's, inside a kept region
+        clear = np.zeros(len(found), bool)
+        for i in range(len(found)):
+            others = np.delete(found.boxes, i, axis=0)
+            clear[i] = big[i] and (not len(others) or not _overlaps(found.boxes[i], others).any())
+        cx = (found.boxes[:, 0] + found.boxes[:, 2]) / 2
+        cy = (found.boxes[:, 1] + found.boxes[:, 3]) / 2
         for track, box in regions:
-            if track.label == "face":
-                own = best_match(found, box)
-                mine = [own] if own is not None and big[own] else []
-            else:
-                cx = (found.boxes[:, 0] + found.boxes[:, 2]) / 2
-                cy = (found.boxes[:, 1] + found.boxes[:, 3]) / 2
-                g = _pad(box, 0.3)
-                mine = [i for i in range(len(found)) if big[i] and g[0] <= cx[i] <= g[2] and g[1] <= cy[i] <= g[3]]
+            # The region holds the requester while any face centred in it matches: a stranger passing through is
+            # masked (above) but is no identity swap; a swap leaves only strangers' faces in the region.
+            g = _pad(box, 0.3)
+            mine = [i for i in range(len(found)) if big[i] and g[0] <= cx[i] <= g[2] and g[1] <= cy[i] <= g[3]]
             if mine:
                 i = max(mine, key=lambda k: scores[k])
-                checks[track.id].append(Check(index, float(scores[i]), found.boxes[i]))
-        # The requester's own face, verified here and clear of every other face, is shown even where another
-        # track's (padded) mask covers it: see `restore`.
-        clear = []
-        for i in range(len(found)):
-            if not big[i] or scores[i] < THRESHOLD:
+                checks[track.id].append(Check(index, float(scores[i]), found.boxes[i], bool(clear[i])))
+                # The requester's own face, verified in a kept region and clear of every other face, is shown even
+                # where another track's (padded) mask covers it: see `restore`.
+                if track.id in self.keep and scores[i] >= THRESHOLD and clear[i]:
+                    self._visible.setdefault(index, []).append(found.boxes[i])
+
+    def _candidates(self, checks: list[Check], steady: int = CANDIDATE_RUN) -> None:
+        """A face track that is not kept shows the requester's face only in runs of `steady` consecutive checks
+        that all match: one matching frame among strangers' frames could be a false accept (0.3% at 0.363)."""
+        run: list[Check] = []
+        for c in sorted(checks, key=lambda c: c.frame) + [None]:
+            if c is not None and c.matched and (not run or c.frame - run[-1].frame <= 2):
+                run.append(c)
                 continue
-            others = [j for j in range(len(found)) if j != i]
-            if not others or not _overlaps(found.boxes[i], found.boxes[others]).any():
-                clear.append(found.boxes[i])
-        if clear:
-            self._visible[index] = clear
+            if len(run) >= steady:
+                for r in run:
+                    if r.clear:
+                        self._visible.setdefault(r.frame, []).append(r.box)
+            run = [c] if c is not None and c.matched else []
 
     def _swaps(self, track: Track, checks: list[Check], span: dict[int, np.ndarray],
                masks: dict[int, list[np.ndarray]]) -> None:
@@ -276,3 +297,23 @@ def _clusters(boxes: list[np.ndarray], pad: float = 0.5) -> list[list[int]]:
     for i in range(len(boxes)):
         groups[root(i)].append(i)
     return list(groups.values())
+
+
+def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    ix = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
+    iy = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
+    inter = ix * iy
+    union = (box[2] - box[0]) * (box[3] - box[1]) + (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    return inter / np.maximum(union - inter, 1e-6)
+
+
+def _raw_faces(table: TrackTable, keep: set[int]) -> dict[int, np.ndarray]:
+    """frame -> the boxes of faces detected there (not head guesses) in tracks that are not kept."""
+    out: dict[int, list[np.ndarray]] = defaultdict(list)
+    for t in table.tracks:
+        if t.label != "face" or t.id in keep:
+            continue
+        for f, b, src in zip(t.frames, t.boxes, t.sources, strict=False):
+            if src != "head":
+                out[int(f)].append(b)
+    return {f: np.asarray(v, np.float32) for f, v in out.items()}

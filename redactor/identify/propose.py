@@ -127,7 +127,7 @@ def ensure_embeddings(table: TrackTable, video: str | Path | None) -> None:
         raise BadInput(f"the track table has no face embeddings and the video ({video}) to compute them is not "
                        "found: give --video")
     expected = table.video.get("sha256")
-    if expected and expected != sha256_file(video):
+    if expected and expected != sha256_file(Path(video)):
         raise BadInput(f"{video}: the track table was made from another video (sha256 differs)")
     enrich_embeddings(table, video)
 
