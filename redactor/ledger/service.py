@@ -96,9 +96,14 @@ class Ledger:
 
     @staticmethod
     def _lock(session: Session) -> None:
-        # Numbers and checkpoints must form one sequence: appends are serialised. SQLite serialises writers itself.
-        if session.get_bind().dialect.name == "postgresql":
+        # Numbers and checkpoints must form one sequence: appends are serialised until the caller commits.
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
             session.execute(text("LOCK TABLE ledger_checkpoints IN EXCLUSIVE MODE"))
+        elif dialect == "sqlite":
+            # A write statement (matching no row) takes SQLite's write lock before the last checkpoint is read, so a
+            # second writer waits (busy_timeout) instead of computing the same number.
+            session.execute(text("UPDATE ledger_checkpoints SET tree_size = tree_size WHERE 0 = 1"))
 
     # Personal fields ------------------------------------------------------------------------------------------------
 
