@@ -74,13 +74,28 @@ def _keep_ids(args: argparse.Namespace, table) -> tuple[list[int], dict | None]:
     return keep, consent
 
 
+def _identity_guard(args: argparse.Namespace, table, keep: list[int]):
+    """Fail closed on identity: kept tracks are checked face by face against the requester (issue 4)."""
+    from redactor.identify.guard import guard_for
+
+    guard = guard_for(table, keep, args.video, getattr(args, "keep_face", None))
+    if guard is None:
+        return None, keep
+    keep = [*keep, *guard.prepare()]
+    for event in guard.events:
+        print(f"identity: {event}", file=sys.stderr)
+    return guard, keep
+
+
 def _render(args: argparse.Namespace) -> int:
     from redactor.pipeline import render
     from redactor.track.table import TrackTable
 
     table = TrackTable.load(args.tracks)
     keep, _ = _keep_ids(args, table)
-    res = render(args.video, table, args.output, keep, args.style, _mask_params(args))
+    guard, keep = _identity_guard(args, table, keep)
+    res = render(args.video, table, args.output, keep, args.style, _mask_params(args),
+                 hooks=[guard.restore] if guard else (), extra_masks=guard)
     print(f"{res.path}: {res.frames} frames, {res.masked_boxes} masks, kept {res.kept or 'none'}")
     return 0
 
@@ -110,8 +125,11 @@ def _redact(args: argparse.Namespace) -> int:
         raise BadInput(f"{out}: exists (use --overwrite)")
     table = analyze(args.video)
     keep, consent = _keep_ids(args, table)
-    report = redact(args.video, out, keep, args.style, _mask_params(args), table=table)
+    guard, keep = _identity_guard(args, table, keep)
+    report = redact(args.video, out, keep, args.style, _mask_params(args), table=table,
+                    hooks=[guard.restore] if guard else (), extra_masks=guard)
     report.consent = consent
+    report.identity = guard.events if guard else []  # identity checks of the kept tracks (redactor.identify.guard)
     if args.report:
         _write_json(args.report, report.to_json())
     if not report.released:

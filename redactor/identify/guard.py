@@ -83,6 +83,8 @@ class IdentityGuard:
         self.events: list[dict] = []
         self._masks: dict[int, list[np.ndarray]] | None = None
         self._visible: dict[int, list[np.ndarray]] = {}
+        self._segments: list[list[Check]] = []
+        self.added: list[int] = []  # kept tracks the guard made: the requester's face verified in other tracks
         self._others = _raw_faces(table, self.keep)
         self._held: tuple[int, list[tuple[tuple[int, int, int, int], np.ndarray]]] | None = None
 
@@ -139,6 +141,13 @@ class IdentityGuard:
         return reference_of(Track(id=-1, label="face", frames=np.zeros(0), boxes=np.zeros((0, 4)),
                                   scores=np.zeros(0), embeddings=own))
 
+    def prepare(self) -> list[int]:
+        """Run the pre-pass (once) and return the ids of the tracks it added to the table; render and audit
+        must keep them too: `keep = [*keep, *guard.prepare()]`."""
+        if self._masks is None:
+            self.run()
+        return list(self.added)
+
     def run(self) -> list[dict]:
         """The pre-pass over the video: per-frame masks and the reported events."""
         kept = [t for t in self.table.tracks if t.id in self.keep and t.label in ("face", "person") and len(t.frames)]
@@ -181,6 +190,7 @@ class IdentityGuard:
                 self._swaps(t, checks[t.id], spans[t.id], masks)
         for t in candidates:
             self._candidates(checks[t.id])
+        self._add_segments()
         self._masks = dict(masks)
         return self.events
 
@@ -228,7 +238,9 @@ class IdentityGuard:
 
     def _candidates(self, checks: list[Check], steady: int = CANDIDATE_RUN) -> None:
         """A face track that is not kept shows the requester's face only in runs of `steady` consecutive checks
-        that all match: one matching frame among strangers' frames could be a false accept (0.3% at 0.363)."""
+        that all match: one matching frame among strangers' frames could be a false accept (0.3% at 0.363).
+        Each such run becomes a new kept track of the verified face boxes (`added`), so that render and the audit
+        treat the requester's face there as kept; the track it came from stays masked under it."""
         run: list[Check] = []
         for c in sorted(checks, key=lambda c: c.frame) + [None]:
             if c is not None and c.matched and (not run or c.frame - run[-1].frame <= 2):
@@ -238,7 +250,22 @@ class IdentityGuard:
                 for r in run:
                     if r.clear:
                         self._visible.setdefault(r.frame, []).append(r.box)
+                self._segments.append(run)
             run = [c] if c is not None and c.matched else []
+
+    def _add_segments(self) -> None:
+        next_id = max((t.id for t in self.table.tracks), default=0) + 1
+        for run in self._segments:
+            track = Track(id=next_id, label="face", frames=np.array([c.frame for c in run], np.int64),
+                          boxes=np.asarray([c.box for c in run], np.float32),
+                          scores=np.asarray([c.score for c in run], np.float32), sources=["identity"] * len(run))
+            self.table.tracks.append(track)
+            self.added.append(next_id)
+            self.keep.add(next_id)
+            self.events.append({"track": next_id, "event": "requester found in another track",
+                                "frames": [int(run[0].frame), int(run[-1].frame)],
+                                "score": round(float(np.mean([c.score for c in run])), 3)})
+            next_id += 1
 
     def _swaps(self, track: Track, checks: list[Check], span: dict[int, np.ndarray],
                masks: dict[int, list[np.ndarray]]) -> None:
@@ -317,3 +344,14 @@ def _raw_faces(table: TrackTable, keep: set[int]) -> dict[int, np.ndarray]:
             if src != "head":
                 out[int(f)].append(b)
     return {f: np.asarray(v, np.float32) for f, v in out.items()}
+
+
+def guard_for(table: TrackTable, keep, video: str | Path, photo: str | Path | None = None) -> IdentityGuard | None:
+    """The identity guard for a render with a keep-set (None without one), its reference from the requester's
+    photo when one was given."""
+    if not keep:
+        return None
+    from redactor.identify.propose import embed_photo
+
+    reference = embed_photo(photo).embedding if photo else None
+    return IdentityGuard(table, keep, video, reference)
