@@ -81,8 +81,9 @@ def _same_face_where_coexisting(a: Track, b: Track) -> bool:
     ix = np.clip(np.minimum(ba[:, 2], bb[:, 2]) - np.maximum(ba[:, 0], bb[:, 0]), 0, None)
     iy = np.clip(np.minimum(ba[:, 3], bb[:, 3]) - np.maximum(ba[:, 1], bb[:, 1]), 0, None)
     inter = ix * iy
-    union = ((ba[:, 2] - ba[:, 0]) * (ba[:, 3] - ba[:, 1]) + (bb[:, 2] - bb[:, 0]) * (bb[:, 3] - bb[:, 1]) - inter)
-    return bool(np.median(inter / np.maximum(union, 1e-6)) >= 0.3)
+    # Intersection over the smaller box: a head-region track (from the person box) sits offset over the same face.
+    smaller = np.minimum((ba[:, 2] - ba[:, 0]) * (ba[:, 3] - ba[:, 1]), (bb[:, 2] - bb[:, 0]) * (bb[:, 3] - bb[:, 1]))
+    return bool(np.median(inter / np.maximum(smaller, 1e-6)) >= 0.4)
 
 
 def propose(table: TrackTable, reference: np.ndarray, threshold: float = THRESHOLD) -> list[Proposal]:
