@@ -1,0 +1,66 @@
+"""Dependencies: the database session of a request, the current user, and `roles(...)`: the ONE declaration of who
+may call an operation, which both enforces it and publishes it in the OpenAPI schema as `x-roles`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from redactor.auth import tokens
+from redactor.db import session_scope
+from redactor.disclosure.models import Role, User
+
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a password
+oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+ALL_ROLES = tuple(Role)
+STAFF = (Role.clerk, Role.privacy_officer, Role.center_head, Role.operator)  # who handles requests and footage
+
+
+def db() -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back on any error."""
+    with session_scope() as session:
+        yield session
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_user(token: str | None = Depends(oauth2), session: Session = Depends(db)) -> User:
+    """The account behind the bearer token, read from the database on every request: a disabled account (or one
+    deleted, or whose role changed) is treated as such at once, whatever tokens it holds."""
+    if not token:
+        raise _unauthorized("not authenticated: send a bearer token from POST /api/v1/auth/token")
+    try:
+        user_id = tokens.read(token)
+    except tokens.TokenInvalid:
+        raise _unauthorized("the token is invalid or expired: log in again") from None
+    user = session.get(User, user_id)
+    if user is None or user.disabled:
+        raise _unauthorized("the account is disabled or gone")
+    return user
+
+
+def roles(*allowed: Role | str) -> dict:
+    """Keyword arguments for a route decorator: `@router.get(path, **roles(Role.clerk, ...))`.
+
+    The same tuple drives the check (one dependency) and the schema (`x-roles`), so they cannot drift apart."""
+    allowed_roles = tuple(Role(r) for r in allowed)
+    names = [r.value for r in allowed_roles]
+
+    def check_role(user: User = Depends(current_user)) -> User:
+        if Role(user.role) not in allowed_roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                detail=f"role {user.role} may not do this (allowed: {', '.join(names)})")
+        return user
+
+    return {"dependencies": [Depends(check_role)], "openapi_extra": {"x-roles": names},
+            "responses": {401: {"description": "no valid token"}, 403: {"description": f"role not in {names}"}}}
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""

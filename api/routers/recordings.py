@@ -1,0 +1,131 @@
+"""Recordings: uploaded (streamed to a temporary file, probed as video, then sealed into the object store) or
+registered in place from a server folder allowed by REDACTOR_IMPORT_DIRS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import STAFF, client_address, current_user, db, roles
+from api.errors import NotFound
+from redactor.access_log.service import record
+from redactor.db import utcnow
+from redactor.disclosure.models import Role, User
+from redactor.errors import BadInput
+from redactor.media import probe
+from redactor.registry.models import Camera, Recording
+from redactor.registry.service import add_recording, expiry_for
+
+router = APIRouter(prefix="/recordings", tags=["recordings"])
+CHUNK = 1 << 20
+
+
+def recording_json(r: Recording) -> dict:
+    return {"id": r.id, "camera_id": r.camera_id, "start_at": r.start_at.isoformat(), "end_at": r.end_at.isoformat(),
+            "collected_at": r.collected_at.isoformat(), "expires_at": r.expires_at.isoformat(),
+            "destroyed_at": r.destroyed_at.isoformat() if r.destroyed_at else None, "file": r.file_name}
+
+
+def _camera(session: Session, camera_id: int) -> Camera:
+    cam = session.get(Camera, camera_id)
+    if cam is None:
+        raise NotFound(f"no camera {camera_id}")
+    return cam
+
+
+def _span(info, start_at: dt.datetime | None, end_at: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+    length = dt.timedelta(seconds=max(info.duration, 0.001))
+    if start_at is None and end_at is None:
+        end_at = utcnow()
+    if start_at is None:
+        start_at = end_at - length
+    if end_at is None:
+        end_at = start_at + length
+    if end_at <= start_at:
+        raise BadInput("end_at must be after start_at")
+    return start_at, end_at
+
+
+@router.post("", status_code=201, summary="Upload a recording (multipart; probed as video, never trusted by name)",
+             **roles(Role.clerk, Role.operator, Role.privacy_officer))
+def upload(request: Request, file: Annotated[UploadFile, File(description="the video file")],
+           camera_id: Annotated[int, Form()], reason: Annotated[str, Form(max_length=2000)] = "",
+           start_at: Annotated[AwareDatetime | None, Form()] = None,
+           end_at: Annotated[AwareDatetime | None, Form()] = None,
+           user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
+    limit = request.app.state.settings.max_upload_bytes
+    cam = _camera(session, camera_id)
+    store = request.app.state.store()
+    with tempfile.TemporaryDirectory(prefix="redactor-upload-") as tmp:
+        path = Path(tmp) / "upload.video"
+        size = 0
+        with open(path, "wb") as out:
+            while chunk := file.file.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise BadInput(f"the upload is larger than the limit of {limit} bytes")
+                out.write(chunk)
+        info = probe(path)  # the type check: a real video stream, whatever the file is called
+        start, end = _span(info, start_at, end_at)
+        key = f"recordings/{cam.code}/{uuid.uuid4().hex}.{_ext(info.codec)}"
+        expires = expiry_for(cam, end)
+        store.put(key, path, expires_at=expires, content_type="video/octet-stream")
+    rec = add_recording(session, cam, start_at=start, end_at=end, object_key=key)
+    record(session, actor=user.username, role=user.role, action="upload", target=f"recording:{rec.id}",
+           reason=reason or "녹화 등록", client=client_address(request))
+    return recording_json(rec) | {"video": info.to_json() | {"path": None}}
+
+
+def _ext(codec: str) -> str:
+    return "mp4" if codec in ("h264", "hevc", "mpeg4", "av1") else "video"
+
+
+class RegisterPath(BaseModel):
+    camera_id: int
+    path: str = Field(min_length=1, max_length=1024)
+    start_at: AwareDatetime | None = None
+    end_at: AwareDatetime | None = None
+    reason: str = Field("", max_length=2000)
+
+
+@router.post("/register", status_code=201, summary="Register footage lying in an allowed server folder, in place",
+             **roles(Role.operator, Role.admin))
+def register(request: Request, body: RegisterPath, user: User = Depends(current_user),
+             session: Session = Depends(db)) -> dict:
+    allowed = request.app.state.settings.import_dirs
+    if not allowed:
+        raise BadInput("registration from a server path is off: set REDACTOR_IMPORT_DIRS")
+    path = Path(body.path).expanduser().resolve()
+    if not any(path.is_relative_to(d) for d in allowed):
+        raise BadInput(f"{body.path}: not inside an allowed import folder")
+    cam = _camera(session, body.camera_id)
+    info = probe(path)
+    start, end = _span(info, body.start_at, body.end_at)
+    rec = add_recording(session, cam, start_at=start, end_at=end, object_key=str(path))
+    record(session, actor=user.username, role=user.role, action="register", target=f"recording:{rec.id}",
+           reason=body.reason or "녹화 등록 (서버 경로)", client=client_address(request))
+    return recording_json(rec)
+
+
+@router.get("", summary="List recordings", **roles(*STAFF, Role.auditor))
+def list_recordings(session: Session = Depends(db), camera_id: int | None = None) -> list[dict]:
+    q = select(Recording).order_by(Recording.id.desc()).limit(500)
+    if camera_id is not None:
+        q = q.where(Recording.camera_id == camera_id)
+    return [recording_json(r) for r in session.scalars(q)]
+
+
+@router.get("/{recording_id}", summary="One recording", **roles(*STAFF, Role.auditor))
+def get_recording(recording_id: int, session: Session = Depends(db)) -> dict:
+    rec = session.get(Recording, recording_id)
+    if rec is None:
+        raise NotFound(f"no recording {recording_id}")
+    return recording_json(rec)

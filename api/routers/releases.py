@@ -1,0 +1,91 @@
+"""Releases: an audited render, watermarked (visible + forensic, naming the ledger entry), stored with its expiry,
+recorded in the 관리대장; the recipient downloads through an expiring signed link, without an account."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy.orm import Session
+
+from api.deps import client_address, current_user, db, roles
+from api.errors import NotFound
+from api.links import download_url
+from api.routers.analyses import submit
+from redactor.access_log.service import record
+from redactor.disclosure.models import DisclosureRequest, Provision, Release, Role, User
+from redactor.errors import BadInput
+from redactor.jobs import service
+from redactor.jobs.models import JobKind, JobStatus
+
+router = APIRouter(prefix="/releases", tags=["releases"])
+
+
+class NewRelease(BaseModel):
+    render_id: str = Field(min_length=1, max_length=32)
+    request_id: int | None = None
+    provision_id: int | None = None
+    expires_days: int = Field(7, ge=1, le=30, description="how long the copy and its links live")
+
+    @model_validator(mode="after")
+    def one_basis(self) -> NewRelease:
+        if (self.request_id is None) == (self.provision_id is None):
+            raise ValueError("give exactly one of request_id (a data subject's request) or provision_id (제32조)")
+        return self
+
+
+class NewLink(BaseModel):
+    hours: int = Field(24, ge=1, le=720)
+    reason: str = Field("", max_length=2000)
+
+
+def release_json(r: Release) -> dict:
+    return {"id": r.id, "request_id": r.request_id, "provision_id": r.provision_id, "form": r.form,
+            "released_at": r.released_at.isoformat(), "released_by": r.released_by,
+            "expires_at": r.expires_at.isoformat() if r.expires_at else None, "ledger_number": r.ledger_number}
+
+
+@router.post("", status_code=202, summary="Release an audited render (queued: watermark, store, ledger row)",
+             **roles(Role.privacy_officer, Role.center_head))
+def create_release(request: Request, body: NewRelease, user: User = Depends(current_user),
+                   session: Session = Depends(db)) -> dict:
+    render = service.get(session, body.render_id, JobKind.render)
+    if render.status != JobStatus.done:
+        raise BadInput(f"render {render.id} is {render.status}: only an audited render is released")
+    if body.request_id is not None and session.get(DisclosureRequest, body.request_id) is None:
+        raise NotFound(f"no request {body.request_id}")
+    if body.provision_id is not None and session.get(Provision, body.provision_id) is None:
+        raise NotFound(f"no provision {body.provision_id}")
+    job = service.create(session, JobKind.release, user.display_name or user.username,
+                         {"render_id": render.id, "expires_days": body.expires_days},
+                         recording_id=render.recording_id, request_id=body.request_id,
+                         provision_id=body.provision_id, parent_id=render.id)
+    data = service.to_json(job)
+    submit(request, session, job)
+    return data
+
+
+@router.get("/{release_id}", summary="One release", **roles(Role.privacy_officer, Role.center_head, Role.clerk,
+                                                             Role.auditor))
+def get_release(release_id: int, session: Session = Depends(db)) -> dict:
+    rel = session.get(Release, release_id)
+    if rel is None:
+        raise NotFound(f"no release {release_id}")
+    return release_json(rel)
+
+
+@router.post("/{release_id}/links", status_code=201, summary="An expiring download link for the recipient (logged)",
+             **roles(Role.privacy_officer, Role.center_head, Role.clerk))
+def create_link(request: Request, release_id: int, body: NewLink, user: User = Depends(current_user),
+                session: Session = Depends(db)) -> dict:
+    rel = session.get(Release, release_id)
+    if rel is None:
+        raise NotFound(f"no release {release_id}")
+    hours = min(body.hours, request.app.state.settings.link_hours_max)
+    url, until = download_url(request, rel.object_key, dt.timedelta(hours=hours))
+    basis = f"request:{rel.request_id}" if rel.request_id else f"provision:{rel.provision_id}"
+    record(session, actor=user.username, role=user.role, action="link", target=f"release:{rel.id}",
+           reason=body.reason or basis,
+           client=client_address(request))
+    return {"url": url, "expires_at": until.isoformat(), "release_id": rel.id}

@@ -1,0 +1,73 @@
+"""Renders: mask everything not kept, encode without audio, then the second-opinion audit (gpu queue). A render the
+audit objects to is `blocked` and can never be released."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from api.deps import STAFF, client_address, current_user, db, roles
+from api.errors import NotFound
+from api.routers.analyses import submit
+from redactor.access_log.service import record
+from redactor.disclosure.models import Role, User
+from redactor.errors import BadInput
+from redactor.jobs import service
+from redactor.jobs.models import JobKind, JobStatus, KeepSet
+
+router = APIRouter(prefix="/renders", tags=["renders"])
+
+
+class NewRender(BaseModel):
+    keep_set_id: int
+    style: Literal["solid", "mosaic"] = "solid"
+    reason: str = Field("", max_length=2000)
+
+
+@router.post("", status_code=202, summary="Render a keep-set (queued: poll /api/v1/jobs/{id})",
+             **roles(Role.clerk, Role.operator, Role.privacy_officer))
+def create_render(request: Request, body: NewRender, user: User = Depends(current_user),
+                  session: Session = Depends(db)) -> dict:
+    k = session.get(KeepSet, body.keep_set_id)
+    if k is None:
+        raise NotFound(f"no keep-set {body.keep_set_id}")
+    analysis = service.get(session, k.analysis_id, JobKind.analyze)
+    if analysis.status != JobStatus.done:
+        raise BadInput(f"analysis {analysis.id} is {analysis.status}: render after it is done")
+    job = service.create(session, JobKind.render, user.username, {"keep_set_id": k.id, "style": body.style},
+                         recording_id=analysis.recording_id, request_id=analysis.request_id, parent_id=analysis.id)
+    record(session, actor=user.username, role=user.role, action="render", target=f"recording:{analysis.recording_id}",
+           reason=body.reason or (f"request:{analysis.request_id}" if analysis.request_id else ""),
+           client=client_address(request))
+    data = service.to_json(job)
+    submit(request, session, job)
+    return data
+
+
+@router.get("/{job_id}", summary="A render, its audit findings and progress", **roles(*STAFF))
+def get_render(job_id: str, session: Session = Depends(db)) -> dict:
+    return service.to_json(service.get(session, job_id, JobKind.render))
+
+
+@router.get("/{job_id}/video", summary="Watch the masked render before release (logged)",
+            response_class=StreamingResponse, **roles(Role.clerk, Role.privacy_officer))
+def video(request: Request, job_id: str, reason: str = "", user: User = Depends(current_user),
+          session: Session = Depends(db)) -> StreamingResponse:
+    job = service.get(session, job_id, JobKind.render)
+    key = job.result.get("object_key")
+    if job.status != JobStatus.done or not key:
+        raise NotFound(f"render {job_id} has no audited output ({job.status})")
+    chunks = request.app.state.store().get(key)
+    first = next(chunks, b"")  # fail here (404/410) rather than mid-stream
+    record(session, actor=user.username, role=user.role, action="view", target=f"render:{job_id}",
+           reason=reason or (f"request:{job.request_id}" if job.request_id else "검토"), client=client_address(request))
+
+    def body():
+        yield first
+        yield from chunks
+
+    return StreamingResponse(body(), media_type="video/mp4")

@@ -1,0 +1,59 @@
+"""Accounts (admin only): list, create, disable at once, enable."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import db, roles
+from api.errors import NotFound
+from redactor.auth import accounts
+from redactor.disclosure.models import Role, User
+
+router = APIRouter(prefix="/users", tags=["users"])
+ADMIN = roles(Role.admin)
+
+
+class NewUser(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    role: Role
+    password: str = Field(min_length=8, max_length=1024)
+    display_name: str = Field("", max_length=128)
+
+
+def _json(u: User) -> dict:
+    return {"id": u.id, "username": u.username, "role": u.role, "display_name": u.display_name,
+            "disabled": u.disabled, "created_at": u.created_at.isoformat() if u.created_at else None}
+
+
+def _get(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+@router.get("", summary="List accounts", **ADMIN)
+def list_users(session: Session = Depends(db)) -> list[dict]:
+    return [_json(u) for u in session.scalars(select(User).order_by(User.username))]
+
+
+@router.post("", status_code=201, summary="Create an account", **ADMIN)
+def create_user(body: NewUser, session: Session = Depends(db)) -> dict:
+    return _json(accounts.create(session, body.username, body.role, body.password, body.display_name))
+
+
+@router.post("/{user_id}/disable", summary="Disable an account: its tokens stop working at once", **ADMIN)
+def disable(user_id: int, session: Session = Depends(db)) -> dict:
+    user = _get(session, user_id)
+    accounts.set_disabled(session, user, True)
+    return _json(user)
+
+
+@router.post("/{user_id}/enable", summary="Enable an account", **ADMIN)
+def enable(user_id: int, session: Session = Depends(db)) -> dict:
+    user = _get(session, user_id)
+    accounts.set_disabled(session, user, False)
+    return _json(user)

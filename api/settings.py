@@ -1,0 +1,29 @@
+"""The service's settings, from the environment (the same variables the CLI and the workers read)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _dirs(value: str) -> tuple[Path, ...]:
+    return tuple(Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip())
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    # REDACTOR_BROKER set: jobs go to Celery workers; unset: the embedded in-process worker runs them.
+    broker: str | None = field(default_factory=lambda: os.environ.get("REDACTOR_BROKER") or None)
+    max_upload_bytes: int = field(default_factory=lambda: int(float(os.environ.get("REDACTOR_MAX_UPLOAD_MB", "2048"))
+                                                              * 1024 * 1024))
+    # Server folders from which footage may be registered in place (none: registration by path is off).
+    import_dirs: tuple[Path, ...] = field(default_factory=lambda: _dirs(os.environ.get("REDACTOR_IMPORT_DIRS", "")))
+    link_hours_max: int = field(default_factory=lambda: int(os.environ.get("REDACTOR_LINK_HOURS_MAX", "168")))
+    login_attempts: int = field(default_factory=lambda: int(os.environ.get("REDACTOR_LOGIN_ATTEMPTS", "5")))
+    login_window_s: float = field(default_factory=lambda: float(os.environ.get("REDACTOR_LOGIN_WINDOW_S", "300")))
+    embedded_workers: int = 1
+
+    @property
+    def embedded(self) -> bool:
+        return self.broker is None

@@ -1,0 +1,36 @@
+"""Record and list footage accesses. `record` adds to the caller's session (committed with the act it logs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from redactor.access_log.models import AccessRecord
+from redactor.db import utcnow
+
+ACTIONS = ("upload", "register", "view", "download", "analyze", "render", "release", "link")
+
+
+def record(session: Session, *, actor: str, action: str, target: str, reason: str = "", role: str = "",
+           client: str = "", at: dt.datetime | None = None) -> AccessRecord:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown access action {action!r}")
+    row = AccessRecord(at=at or utcnow(), actor=actor, role=role, action=action, target=target, reason=reason[:2000],
+                       client=client[:64])
+    session.add(row)
+    session.flush()
+    return row
+
+
+def listing(session: Session, *, target: str | None = None, actor: str | None = None, since: dt.datetime | None = None,
+            limit: int = 200) -> list[AccessRecord]:
+    q = select(AccessRecord).order_by(AccessRecord.id.desc()).limit(max(1, min(limit, 1000)))
+    if target:
+        q = q.where(AccessRecord.target == target)
+    if actor:
+        q = q.where(AccessRecord.actor == actor)
+    if since:
+        q = q.where(AccessRecord.at >= since)
+    return list(session.scalars(q))

@@ -1,0 +1,60 @@
+"""Accounts: create, set a password, enable/disable, authenticate. Callers commit."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from redactor.auth.passwords import hash_password, needs_rehash, verify_password
+from redactor.disclosure.models import Role, User
+from redactor.disclosure.service import add_user
+from redactor.errors import BadInput, RedactorError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+class AccountError(RedactorError):
+    exit_code = 2
+
+
+def by_name(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def create(session: Session, username: str, role: Role | str, password: str, display_name: str = "") -> User:
+    if not _NAME.match(username):
+        raise BadInput(f"user name {username!r}: letters, digits, '.', '_', '@', '-' (at most 64)")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise BadInput(f"unknown role {role!r} (one of {', '.join(r.value for r in Role)})") from None
+    if by_name(session, username) is not None:
+        raise AccountError(f"user {username} already exists")
+    user = add_user(session, username, role, display_name)
+    user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    session.flush()
+
+
+def set_disabled(session: Session, user: User, disabled: bool) -> None:
+    user.disabled = disabled
+    session.flush()
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The enabled user with this password, else None (same answer, and similar time, for every failure)."""
+    user = by_name(session, username)
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or user.disabled:
+        return None
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.flush()
+    return user

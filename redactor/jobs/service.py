@@ -1,0 +1,176 @@
+"""Job rows: create, claim (with a lease, so a redelivered task never runs beside a live one), report progress,
+finish. `run_job(job_id)` is the one entry point that a Celery task and the embedded thread pool both call.
+
+Idempotent by job id: a finished job returns its stored result; a job whose worker died (stale heartbeat) is taken
+over and run again from the start; each step writes its domain rows and the job's `done` in one transaction, so a
+crash before that commit leaves nothing half-done visible and a crash after it is a no-op when redelivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from redactor.db import session_scope, utcnow
+from redactor.errors import AuditObjection, RedactorError
+from redactor.jobs.models import Job, JobKind, JobStatus
+
+log = logging.getLogger(__name__)
+
+# Which queue a kind goes to: the expensive steps to GPU workers, the rest to CPU workers.
+QUEUES: dict[str, str] = {JobKind.analyze: "gpu", JobKind.render: "gpu", JobKind.release: "cpu",
+                          JobKind.package: "cpu", JobKind.reap: "cpu"}
+FINAL = (JobStatus.done, JobStatus.failed, JobStatus.blocked)
+
+
+def lease_seconds() -> float:
+    """A running job whose heartbeat is older than this is taken to be orphaned by a dead worker."""
+    return float(os.environ.get("REDACTOR_JOB_LEASE", "60"))
+
+
+class JobBusy(RedactorError):
+    """Another live worker holds the job: try again later."""
+
+
+class JobMissing(RedactorError):
+    exit_code = 6
+
+
+def create(session: Session, kind: JobKind | str, created_by: str, params: dict | None = None, **links) -> Job:
+    job = Job(id=uuid.uuid4().hex, kind=JobKind(kind).value, status=JobStatus.queued, step="queued",
+              params_json=json.dumps(params or {}, ensure_ascii=False), created_by=created_by, created_at=utcnow(),
+              frames_done=0, frames_total=0, result_json="{}", error="", attempts=0, **links)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get(session: Session, job_id: str, kind: str | None = None, lock: bool = False) -> Job:
+    job = session.get(Job, job_id, with_for_update=lock)
+    if job is None or (kind and job.kind != kind):
+        raise JobMissing(f"no {kind or ''} job {job_id}".replace("  ", " "))
+    return job
+
+
+def to_json(job: Job) -> dict:
+    return {"id": job.id, "kind": job.kind, "status": job.status, "step": job.step,
+            "progress": {"step": job.step, "frames_done": job.frames_done, "frames_total": job.frames_total},
+            "attempts": job.attempts, "error": job.error or None, "result": job.result, "params": job.params,
+            "recording_id": job.recording_id, "request_id": job.request_id, "provision_id": job.provision_id,
+            "parent_id": job.parent_id, "created_by": job.created_by,
+            "created_at": job.created_at.isoformat() if job.created_at else None,
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None}
+
+
+class Progress:
+    """Step and frame counts written to the job row at most every `every` seconds; doubles as the heartbeat."""
+
+    def __init__(self, job_id: str, every: float = 0.5) -> None:
+        self.job_id, self.every = job_id, every
+        self.step, self.done, self.total = "running", 0, 0
+        self._last = 0.0
+
+    def __call__(self, step: str | None = None, done: int | None = None, total: int | None = None,
+                 force: bool = False) -> None:
+        if step is not None and step != self.step:
+            self.step, force = step, True
+        if done is not None:
+            self.done = done
+        if total is not None:
+            self.total = total
+        now = time.monotonic()
+        if force or now - self._last >= self.every:
+            self._last = now
+            try:
+                with session_scope() as s:
+                    job = s.get(Job, self.job_id)
+                    if job is not None and job.status == JobStatus.running:
+                        job.step, job.frames_done, job.frames_total = self.step, self.done, self.total
+                        job.heartbeat_at = utcnow()
+            except OperationalError:  # a busy database delays a progress report; it never fails the job
+                log.warning("progress of job %s not recorded (database busy)", self.job_id)
+
+
+def finish(session: Session, job: Job, result: dict, status: JobStatus = JobStatus.done, step: str = "done") -> None:
+    """Mark the job finished in the caller's transaction (the one that stores its domain rows)."""
+    job.status, job.step, job.finished_at = status.value, step, utcnow()
+    job.result_json = json.dumps(result, ensure_ascii=False, default=str)
+    if status == JobStatus.done:
+        job.error = ""
+        job.frames_done = max(job.frames_done, job.frames_total)
+    session.flush()
+
+
+def _claim(job_id: str) -> tuple[Job, bool]:
+    """(job, True) when this caller now runs it; (job, False) when it is already finished."""
+    with session_scope() as s:
+        job = get(s, job_id, lock=True)
+        if job.status in FINAL:
+            return job, False
+        now = utcnow()
+        if job.status == JobStatus.running and job.heartbeat_at and \
+                now - job.heartbeat_at < dt.timedelta(seconds=lease_seconds()):
+            raise JobBusy(f"job {job_id} is running on another worker (heartbeat {job.heartbeat_at.isoformat()})")
+        job.status, job.step = JobStatus.running.value, "starting"
+        job.attempts += 1
+        job.started_at = job.heartbeat_at = now
+        job.frames_done = 0
+        return job, True
+
+
+StepFunction = Callable[[str, Progress], None]
+
+
+def run_job(job_id: str, steps: dict[str, StepFunction] | None = None) -> dict:
+    """Run (or skip, when finished) one job. Expected failures are stored on the job; anything else is stored and
+    re-raised, so that the queue retries it with backoff."""
+    from redactor.jobs.steps import STEPS
+
+    job, mine = _claim(job_id)
+    if not mine:
+        log.info("job %s already %s: nothing to do", job_id, job.status)
+        return to_json(job)
+    step = (steps or STEPS).get(job.kind)
+    if step is None:
+        _fail(job_id, f"no worker step for {job.kind} jobs in this version", JobStatus.failed)
+        with session_scope() as s:
+            return to_json(get(s, job_id))
+    progress = Progress(job_id)
+    try:
+        step(job_id, progress)
+    except AuditObjection as err:
+        _fail(job_id, str(err), JobStatus.blocked)
+    except RedactorError as err:
+        _fail(job_id, str(err), JobStatus.failed)
+    except Exception:
+        with session_scope() as s:
+            j = get(s, job_id)
+            if j.status not in FINAL:
+                j.status, j.step = JobStatus.queued.value, "retrying"
+                j.error = traceback.format_exc(limit=3)[-2000:]
+        raise
+    with session_scope() as s:
+        return to_json(get(s, job_id))
+
+
+def _fail(job_id: str, message: str, status: JobStatus) -> None:
+    with session_scope() as s:
+        job = get(s, job_id)
+        if job.status in FINAL:
+            return
+        job.error = message
+        finish(s, job, {}, status, step=status.value)
+
+
+def give_up(job_id: str, message: str) -> None:
+    """After the last retry: the job is failed, with the reason, and nothing of it was released."""
+    _fail(job_id, message, JobStatus.failed)

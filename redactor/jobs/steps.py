@@ -1,0 +1,234 @@
+"""What each job does, as calls into the engine, the store and the disclosure rules. One function per kind,
+`step(job_id, progress)`; each ends by writing its result and the job's `done` in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from redactor.db import session_scope, utcnow
+from redactor.errors import BadInput
+from redactor.jobs import service
+from redactor.jobs.models import Job, JobKind, JobStatus, KeepSet
+
+log = logging.getLogger(__name__)
+
+
+def open_store():
+    from redactor.storage import open_store as _open
+
+    return _open()
+
+
+def fetch(store, key: str, dest: Path) -> Path:
+    """The plaintext of a stored object as a local file (footage registered in place is used where it lies)."""
+    local = Path(key[len("file://"):] if key.startswith("file://") else key)
+    if local.is_absolute():
+        if not local.is_file():
+            raise BadInput(f"{local}: the registered footage is gone")
+        return local
+    with open(dest, "wb") as out:
+        for chunk in store.get(key):
+            out.write(chunk)
+    return dest
+
+
+class _CountingEngine:
+    """Wraps the detection engine to count frames for the progress report (pipeline.analyze takes no callback)."""
+
+    def __init__(self, engine, tick: Callable[[], None]) -> None:
+        self._engine, self._tick = engine, tick
+
+    def detect(self, image):
+        out = self._engine.detect(image)
+        self._tick()
+        return out
+
+    def __getattr__(self, name: str):
+        return getattr(self._engine, name)
+
+
+def analyze_step(job_id: str, progress: service.Progress) -> None:
+    from redactor.detect.engine import DetectionEngine
+    from redactor.media import probe
+    from redactor.pipeline import analyze
+    from redactor.registry.models import Recording
+
+    with session_scope() as s:
+        job = service.get(s, job_id, JobKind.analyze)
+        rec = s.get(Recording, job.recording_id)
+        if rec is None or rec.destroyed_at is not None:
+            raise BadInput(f"recording {job.recording_id} does not exist or was destroyed")
+        key, expires = rec.object_key, rec.expires_at
+    store = open_store()
+    with tempfile.TemporaryDirectory(prefix="redactor-analyze-") as tmp:
+        progress("fetch", force=True)
+        video = fetch(store, key, Path(tmp) / "input.video")
+        info = probe(video)
+        count = [0]
+
+        def tick() -> None:
+            count[0] += 1
+            progress(done=count[0])
+
+        progress("analyze", 0, info.frames, force=True)
+        table = analyze(video, engine=_CountingEngine(DetectionEngine.for_video(), tick), show_progress=False)
+        progress("store", force=True)
+        table_path = Path(tmp) / "tracks.json"
+        table.save(table_path)
+        table_key = f"analyses/{job_id}.json"
+        # The track table holds thumbnails of faces: it is footage-derived and expires with its recording.
+        store.put(table_key, table_path, expires_at=expires, content_type="application/json")
+    labels: dict[str, int] = {}
+    for t in table.tracks:
+        labels[t.label] = labels.get(t.label, 0) + 1
+    with session_scope() as s:
+        job = service.get(s, job_id, lock=True)
+        if job.status == JobStatus.running:
+            service.finish(s, job, {"table_key": table_key, "frames": table.frames, "tracks": len(table.tracks),
+                                    "labels": labels, "models": table.models})
+
+
+def load_table(store, analysis: Job):
+    from redactor.track.table import TrackTable
+
+    key = analysis.result.get("table_key")
+    if analysis.status != JobStatus.done or not key:
+        raise BadInput(f"analysis {analysis.id} is not finished ({analysis.status})")
+    with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
+        fetch(store, key, Path(tmp.name))
+        return TrackTable.load(tmp.name)
+
+
+def render_step(job_id: str, progress: service.Progress) -> None:
+    from redactor.pipeline import redact
+    from redactor.registry.models import Recording
+
+    with session_scope() as s:
+        job = service.get(s, job_id, JobKind.render)
+        params = job.params
+        keep_set = s.get(KeepSet, params.get("keep_set_id"))
+        if keep_set is None:
+            raise BadInput(f"no keep-set {params.get('keep_set_id')}")
+        analysis = service.get(s, keep_set.analysis_id, JobKind.analyze)
+        rec = s.get(Recording, analysis.recording_id)
+        if rec is None or rec.destroyed_at is not None:
+            raise BadInput(f"recording {analysis.recording_id} does not exist or was destroyed")
+        keep, key, expires = keep_set.tracks, rec.object_key, rec.expires_at
+        style = params.get("style", "solid")
+    store = open_store()
+    with tempfile.TemporaryDirectory(prefix="redactor-render-") as tmp:
+        progress("fetch", force=True)
+        table = load_table(store, analysis)
+        video = fetch(store, key, Path(tmp) / "input.video")
+        out = Path(tmp) / "render.mp4"
+        progress("render", 0, table.frames, force=True)
+        count = [0]
+
+        def hook(image, index):
+            count[0] += 1
+            progress("render" if count[0] <= table.frames else "re-render", done=count[0] % (table.frames + 1))
+            return image
+
+        report = redact(video, out, keep, style, table=table, hooks=[hook], show_progress=False)
+        result = {"kept": report.kept, "findings": report.findings, "frames": report.frames,
+                  "remask_rounds": report.remask_rounds, "released": report.released, "style": style,
+                  "output_sha256": report.output_sha256, "models": report.models}
+        if not report.released:
+            # Fail closed: the audit found faces or plates outside the kept tracks; nothing is stored for release.
+            with session_scope() as s:
+                job = service.get(s, job_id, lock=True)
+                job.error = f"the audit found {len(report.findings)} unmasked faces or plates: review before release"
+                service.finish(s, job, result, JobStatus.blocked, step="blocked")
+            return
+        progress("store", force=True)
+        render_key = f"renders/{job_id}.mp4"
+        store.put(render_key, out, expires_at=expires, content_type="video/mp4")
+    result["object_key"] = render_key
+    with session_scope() as s:
+        job = service.get(s, job_id, lock=True)
+        if job.status == JobStatus.running:
+            service.finish(s, job, result)
+
+
+def release_step(job_id: str, progress: service.Progress) -> None:
+    """Watermark (visible + forensic, naming the ledger entry), store with expiry, ledger row, release row: the
+    ledger and release rows and the job's `done` commit together, after the object is stored. A crash before the
+    commit leaves no row (the stored object is overwritten by the retry, under the same key)."""
+    from redactor.access_log.service import record
+    from redactor.disclosure.models import DisclosureRequest, Provision, Release
+    from redactor.disclosure.service import provide, release_to_requester
+    from redactor.registry.models import Recording
+    from redactor.render.watermark_forensic import mark_clip
+    from redactor.render.watermark_visible import mark_lines
+
+    store = open_store()
+    progress("release", force=True)  # the last report: from the ledger row on, this transaction holds the writes
+    with session_scope() as s, tempfile.TemporaryDirectory(prefix="redactor-release-") as tmp:
+        job = service.get(s, job_id, JobKind.release, lock=True)
+        if job.status != JobStatus.running:
+            return
+        params = job.params
+        key = f"releases/{job_id}.mp4"
+        if s.query(Release).filter(Release.object_key == key).first() is not None:
+            return  # recorded by an earlier delivery that died after its commit: never a second row
+        render = service.get(s, params["render_id"], JobKind.render)
+        if render.status != JobStatus.done or not render.result.get("object_key"):
+            raise BadInput(f"render {render.id} is not finished and audited ({render.status}): nothing is released")
+        analysis = service.get(s, render.parent_id, JobKind.analyze)
+        rec = s.get(Recording, analysis.recording_id)
+        now = utcnow()
+        expires = now + dt.timedelta(days=int(params.get("expires_days", 7)))
+        file = f"{rec.file_name if rec else 'clip'} / MP4(마스킹, 음성 없음)"
+        if job.request_id is not None:
+            req = s.get(DisclosureRequest, job.request_id)
+            rel = release_to_requester(s, req, released_by=job.created_by, object_key=key, file=file, recording=rec,
+                                       expires_at=expires, now=now)
+            reference, recipient = req.number, req.requester_name
+        else:
+            prov = s.get(Provision, job.provision_id)
+            rel = provide(s, prov, released_by=job.created_by, object_key=key, file=file, recording=rec,
+                          expires_at=expires, now=now)
+            reference, recipient = f"제공 {prov.id}", prov.recipient_agency
+        src = fetch(store, render.result["object_key"], Path(tmp) / "render.mp4")
+        marked = Path(tmp) / "release.mp4"
+        lines = mark_lines(f"{reference} · 관리대장 {rel.ledger_number}", recipient, now.date())
+        mark_clip(src, marked, rel.ledger_number, lines)
+        store.put(key, marked, expires_at=expires, content_type="video/mp4")
+        record(s, actor=job.created_by, action="release", target=f"release:{rel.id}",
+               reason=f"{'request:' + str(job.request_id) if job.request_id else 'provision:' + str(job.provision_id)}"
+                      f" render:{render.id}")
+        service.finish(s, job, {"release_id": rel.id, "ledger_number": rel.ledger_number, "object_key": key,
+                                "expires_at": expires.isoformat()})
+
+
+def reap_step(job_id: str, progress: service.Progress) -> None:
+    """Retention (제35조): recordings past their 30 days, then every expired object of the store."""
+    from redactor.retention.service import run
+    from redactor.storage.reaper import reap
+
+    progress("recordings", force=True)
+    with session_scope() as s:
+        done = run(s)
+    progress("objects", force=True)
+    reaped = reap(open_store())
+    with session_scope() as s:
+        job = service.get(s, job_id, lock=True)
+        service.finish(s, job, {"recordings": [r for r, _ in done.destroyed], "held": done.held,
+                                "objects": [r.key for r in reaped]})
+
+
+STEPS: dict[str, Callable[[str, service.Progress], None]] = {
+    JobKind.analyze: analyze_step,
+    JobKind.render: render_step,
+    JobKind.release: release_step,
+    JobKind.reap: reap_step,
+}
+
+
+def result_of(job: Job) -> dict:
+    return json.loads(job.result_json or "{}")

@@ -1,0 +1,180 @@
+"""Fixtures for the service tests: a data folder and database per test, accounts per role, short test clips, the API
+served by uvicorn as a separate process (`redactor serve`), and a Celery worker as a separate process on the real
+Redis broker. Import with `from services import *  # noqa: F403`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import httpx
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REDACTOR = str(Path(sys.executable).with_name("redactor"))
+PASSWORD = "correct-horse-battery"  # noqa: S105 - test accounts
+ROLES = ("clerk", "privacy_officer", "center_head", "operator", "auditor", "admin")
+MODELS = os.environ.get("REDACTOR_MODELS", str(Path.home() / ".redactor" / "models"))
+
+__all__ = ["ROLES", "PASSWORD", "ServiceEnv", "free_port", "make_clip", "short_clip", "service_env", "run_cli",
+           "start_api", "start_worker", "stop", "login", "wait_job", "redis_db", "base_env"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ServiceEnv:
+    home: Path
+    db_url: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def run_cli(env: ServiceEnv, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([REDACTOR, "--db", env.db_url, *args], env=env.env, input=stdin, capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+
+
+def make_clip(src: Path, out: Path, seconds: float = 2.0, size: tuple[int, int] = (320, 240), start: int = 0) -> Path:
+    """A short H.264 clip cut from real footage (vtest.avi: people walking), re-encoded by a real codec."""
+    with av.open(str(src)) as inp, av.open(str(out), "w", format="mp4") as dst:
+        vs = inp.streams.video[0]
+        fps = float(vs.average_rate or 10)
+        stream = dst.add_stream("libx264", rate=round(fps))
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        n = 0
+        for i, frame in enumerate(inp.decode(vs)):
+            if i < start:
+                continue
+            img = frame.to_ndarray(format="bgr24")
+            import cv2
+
+            img = np.ascontiguousarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA))
+            vf = av.VideoFrame.from_ndarray(img, format="bgr24")
+            for p in stream.encode(vf):
+                dst.mux(p)
+            n += 1
+            if n >= seconds * fps:
+                break
+        for p in stream.encode():
+            dst.mux(p)
+    return out
+
+
+@pytest.fixture(scope="session")
+def short_clip(vtest, tmp_path_factory) -> Path:
+    return make_clip(vtest, tmp_path_factory.mktemp("clips") / "short.mp4", seconds=2.0)
+
+
+def base_env(home: Path, db_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REDACTOR_")}
+    env.update({"REDACTOR_HOME": str(home), "REDACTOR_DB": db_url, "REDACTOR_MODELS": MODELS,
+                "PYTHONPATH": str(ROOT)})
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def service_env(tmp_path) -> ServiceEnv:
+    """A fresh data folder and SQLite database, migrated, with one account per role (made through the CLI)."""
+    home = tmp_path / "home"
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    senv = ServiceEnv(home, url, base_env(home, url))
+    assert run_cli(senv, "db", "upgrade").returncode == 0
+    for role in ROLES:
+        r = run_cli(senv, "users", "add", role, "--role", role, stdin=PASSWORD + "\n")
+        assert r.returncode == 0, r.stderr
+    return senv
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(url)
+
+
+def start_api(senv: ServiceEnv, **extra: str) -> tuple[subprocess.Popen, str]:
+    """`redactor serve --port P` as its own process; returns (process, base URL)."""
+    port = free_port()
+    env = senv.env | {"REDACTOR_PUBLIC_URL": f"http://127.0.0.1:{port}"} | extra
+    proc = subprocess.Popen([REDACTOR, "--db", senv.db_url, "serve", "--port", str(port), "--log-level", "warning"],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{base}/healthz", proc)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, base
+
+
+def start_worker(env: dict[str, str], queues: str = "gpu,cpu", name: str = "w1") -> subprocess.Popen:
+    """A Celery worker as a separate process (solo pool: the task runs in the worker process itself, so a SIGKILL of
+    that process kills the task mid-flight, as a crashed GPU machine would)."""
+    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", queues,
+                             "-P", "solo", "-c", "1", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
+                             "--without-heartbeat", "-l", "WARNING"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> str:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    return proc.stdout.read() if proc.stdout else ""
+
+
+def login(client: httpx.Client, username: str, password: str = PASSWORD) -> dict[str, str]:
+    r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def wait_job(client: httpx.Client, headers: dict, job_id: str, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed", "blocked"):
+            return job
+        time.sleep(0.3)
+    raise TimeoutError(f"job {job_id}: {job}")
+
+
+@pytest.fixture
+def redis_db() -> Iterator[str]:
+    """A Redis database of its own (flushed before and after) on the real server at 127.0.0.1:6379."""
+    import redis
+
+    n = 9 + os.getpid() % 6
+    client = redis.Redis(host="127.0.0.1", port=6379, db=n)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as err:
+        pytest.fail(f"Redis at 127.0.0.1:6379 is not reachable (scripts/services.sh starts it): {err}")
+    yield f"redis://127.0.0.1:6379/{n}"
+    client.flushdb()
