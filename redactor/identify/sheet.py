@@ -76,8 +76,10 @@ def draw_sheet(table: TrackTable, out: str | Path, labels: set[str] | None = Non
         x, y = (n % cols) * TILE, (n // cols) * (TILE + CAPTION)
         thumb, via = sheet_thumbnail(t, children.get(t.id, []))
         if thumb is not None:
-            thumb.thumbnail((TILE - 4, TILE - 4))
-            sheet.paste(thumb, (x + (TILE - thumb.width) // 2, y + (TILE - thumb.height) // 2))
+            s = (TILE - 24) / max(thumb.size)  # small CCTV faces are enlarged: the clerk has to recognise them
+            thumb = thumb.resize((max(1, round(thumb.width * s)), max(1, round(thumb.height * s))),
+                                 Image.Resampling.BICUBIC)
+            sheet.paste(thumb, (x + (TILE - thumb.width) // 2, y + 22 + (TILE - 24 - thumb.height) // 2))
         else:
             draw.rectangle([x + 2, y + 2, x + TILE - 3, y + TILE - 3], outline="grey")
             draw.text((x + 10, y + TILE // 2 - 8), "no picture", fill="grey", font=small)
