@@ -152,6 +152,9 @@ class IdentityGuard:
         """The pre-pass over the video: per-frame masks and the reported events."""
         kept = [t for t in self.table.tracks if t.id in self.keep and t.label in ("face", "person") and len(t.frames)]
         faces = {t.id for t in kept if t.label == "face"}
+        if not kept:  # a kept vehicle and its plate: no face to check
+            self._masks = {}
+            return self.events
         if not any(t.embeddings for t in kept if t.label == "face"):
             enrich_embeddings(self.table, self.video, only=faces)
         ref = self._reference()
