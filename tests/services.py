@@ -26,8 +26,8 @@ PASSWORD = "correct-horse-battery"  # noqa: S105 - test accounts
 ROLES = ("clerk", "privacy_officer", "center_head", "operator", "auditor", "admin")
 MODELS = os.environ.get("REDACTOR_MODELS", str(Path.home() / ".redactor" / "models"))
 
-__all__ = ["ROLES", "PASSWORD", "ServiceEnv", "free_port", "make_clip", "short_clip", "service_env", "run_cli",
-           "start_api", "start_worker", "stop", "login", "wait_job", "redis_db", "base_env"]
+__all__ = ["ROLES", "PASSWORD", "ServiceEnv", "free_port", "make_clip", "short_clip", "service_env", "make_service_env",
+           "run_cli", "start_api", "start_worker", "stop", "login", "wait_job", "redis_db", "base_env"]
 
 
 def free_port() -> int:
@@ -87,17 +87,23 @@ def base_env(home: Path, db_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def service_env(tmp_path) -> ServiceEnv:
-    """A fresh data folder and SQLite database, migrated, with one account per role (made through the CLI)."""
-    home = tmp_path / "home"
-    url = f"sqlite:///{tmp_path / 'service.db'}"
+def make_service_env(folder: Path, users: dict[str, str] | None = None, db_url: str | None = None) -> ServiceEnv:
+    """A fresh data folder and database, migrated by `redactor db upgrade`, with one account per role (named after
+    it) and any `users` ({name: role}), all made through `redactor users add` with the password on stdin."""
+    home = folder / "home"
+    url = db_url or f"sqlite:///{folder / 'service.db'}"
     senv = ServiceEnv(home, url, base_env(home, url))
-    assert run_cli(senv, "db", "upgrade").returncode == 0
-    for role in ROLES:
-        r = run_cli(senv, "users", "add", role, "--role", role, stdin=PASSWORD + "\n")
+    r = run_cli(senv, "db", "upgrade")
+    assert r.returncode == 0, r.stderr
+    for name, role in ({r: r for r in ROLES} | (users or {})).items():
+        r = run_cli(senv, "users", "add", name, "--role", role, stdin=PASSWORD + "\n")
         assert r.returncode == 0, r.stderr
     return senv
+
+
+@pytest.fixture
+def service_env(tmp_path) -> ServiceEnv:
+    return make_service_env(tmp_path)
 
 
 def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:

@@ -10,7 +10,7 @@ import re
 import httpx
 import pytest
 from services import *  # noqa: F403
-from services import PASSWORD, ROLES, login, start_api, stop
+from services import PASSWORD, ROLES, login, make_service_env, run_cli, start_api, stop
 
 TOKEN_ROUTE = ("post", "/api/v1/auth/token")
 
@@ -30,9 +30,14 @@ def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "1", path)
 
 
-@pytest.fixture
-def served(service_env):
-    proc, base = start_api(service_env)
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    return make_service_env(tmp_path_factory.mktemp("roles"), {"leaver": "clerk", "guesser": "operator"})
+
+
+@pytest.fixture(scope="module")
+def served(service):
+    proc, base = start_api(service)
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
             yield client
@@ -75,23 +80,21 @@ def test_roles_walk_the_schema(served):
     assert r.status_code == 401 and "access_token" not in r.json()
 
 
-def test_disabled_account_loses_access_at_once(served, service_env):
-    from services import run_cli
-
-    headers = login(served, "clerk")
+def test_disabled_account_loses_access_at_once(served, service):
+    headers = login(served, "leaver")
     assert served.get("/api/v1/auth/me", headers=headers).status_code == 200
-    assert run_cli(service_env, "users", "disable", "clerk").returncode == 0
+    assert run_cli(service, "users", "disable", "leaver").returncode == 0
     r = served.get("/api/v1/auth/me", headers=headers)
     assert r.status_code == 401, r.text
-    r = served.post("/api/v1/auth/token", data={"username": "clerk", "password": PASSWORD})
+    r = served.post("/api/v1/auth/token", data={"username": "leaver", "password": PASSWORD})
     assert r.status_code == 401
 
 
 def test_login_attempts_are_rate_limited(served):
     for _ in range(5):
-        assert served.post("/api/v1/auth/token", data={"username": "operator", "password": "wrong-guess"}
+        assert served.post("/api/v1/auth/token", data={"username": "guesser", "password": "wrong-guess"}
                            ).status_code == 401
-    r = served.post("/api/v1/auth/token", data={"username": "operator", "password": PASSWORD})
+    r = served.post("/api/v1/auth/token", data={"username": "guesser", "password": PASSWORD})
     assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
     # another account from the same address is not locked out by it
     assert served.post("/api/v1/auth/token", data={"username": "auditor", "password": PASSWORD}).status_code == 200
