@@ -199,3 +199,37 @@ def test_s3_bucket_is_private_encrypted_and_has_lifecycle(s3_server):  # noqa: F
     assert {r.rule_id for r in rules} >= {"redactor-backstop-31d"}
     tags = client.get_object_tags(bucket, "x")
     assert tags["redactor-retention-class"] == "31" and "redactor-expires-at" in tags
+
+
+def test_unknown_length_stream_is_uploaded_in_parts(store):
+    """A pipe has no size: the upload streams (S3: multipart of 16 MiB parts) without reading it all first."""
+    data = os.urandom(3_000_000)
+    r, w = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(w, "wb") as fh:
+            fh.write(data)
+
+    t = threading.Thread(target=feed)
+    t.start()
+    with os.fdopen(r, "rb") as src:
+        info = store.put("piped", src, utcnow() + timedelta(days=1))
+    t.join()
+    assert info.size == len(data) and _read(store, "piped") == data
+
+
+def test_master_key_from_environment(home, monkeypatch):
+    import base64
+
+    from redactor.storage.secrets import SecretMissing
+
+    monkeypatch.setenv("REDACTOR_MASTER_KEY", base64.b64encode(b"m" * 32).decode())
+    st = LocalStore()
+    st.put("k", io.BytesIO(b"abc"), utcnow() + timedelta(days=1))
+    assert _read(st, "k") == b"abc" and not (home / "keys" / "master.key").exists()
+    monkeypatch.setenv("REDACTOR_MASTER_KEY", base64.b64encode(b"m" * 32).decode().replace("b", "c"))
+    with pytest.raises(DecryptionFailed):  # another master key cannot unwrap the data key
+        _read(LocalStore(), "k")
+    monkeypatch.setenv("REDACTOR_MASTER_KEY", "too-short")
+    with pytest.raises(SecretMissing):
+        LocalStore().put("k2", io.BytesIO(b"abc"), utcnow() + timedelta(days=1))

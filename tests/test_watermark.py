@@ -142,3 +142,12 @@ def test_robustness_sweep(evaldata, vtest, tmp_path):
     for row in results["attacks"]:
         assert row["entry_ok"], row
     assert all(not r["found"] for r in results["unmarked"])
+
+
+def test_bad_input_is_one_clear_line(tmp_path):
+    junk = tmp_path / "notes.mp4"
+    junk.write_text("not a video")
+    r = redactor("watermark", "extract", str(junk), home=tmp_path / "home")
+    assert r.returncode == 2 and "notes.mp4" in r.stderr and "Traceback" not in r.stderr
+    r = redactor("watermark", "embed", str(junk), "-o", str(tmp_path / "o.mp4"), "--entry", "-1", home=tmp_path / "h")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and not (tmp_path / "o.mp4").exists()
