@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from redactor.detect.centerface import CenterFace
+from redactor.detect.fusion import features, load_fusion
 from redactor.detect.nms import coverage_matrix, nms
 from redactor.detect.types import Detections
 from redactor.detect.yolo import COCO_PERSON, COCO_VEHICLES, Yolo
@@ -36,22 +37,24 @@ class Profile:
     coco_threshold: float = 0.25
     heads: bool = True
     head_min_person_score: float = 0.35
+    head_max_height: float = 1e9  # report heads only where a face would be this small (px) or smaller
+    fusion: bool = False  # decide faces with the fitted fusion model (models/face_fusion.json) over its passes
     plate_sizes: tuple[int, ...] = (640, 1280)
     plate_threshold: float = 0.2
     plate_model: str = "plate_safelicensing"
     extra: dict = field(default_factory=dict)
 
 
-IMAGES = Profile(yunet_scales=(1.0, 2.0, 3.0), yunet_flip=False, yunet_threshold=0.6,
-                 centerface_scales=(1.0, 2.0), centerface_threshold=0.3)
+IMAGES = Profile(fusion=True, yunet_threshold=0.3, centerface_threshold=0.05, head_max_height=24.0)
 VIDEO = Profile()
 
 
 class DetectionEngine:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
-        self.yunet = YuNet(threshold=profile.yunet_threshold) if profile.yunet_scales else None
-        self.centerface = CenterFace(threshold=profile.centerface_threshold) if profile.centerface_scales else None
+        self.fusion = load_fusion() if profile.fusion else None
+        self.yunet = YuNet(threshold=profile.yunet_threshold)
+        self.centerface = CenterFace(threshold=profile.centerface_threshold)
         self.coco = Yolo("coco_yolov8n", threshold=profile.coco_threshold)
         self.plates = Yolo(profile.plate_model, threshold=profile.plate_threshold) if profile.plate_sizes else None
 
@@ -69,7 +72,26 @@ class DetectionEngine:
     def params(self) -> dict:
         return asdict(self.profile)
 
-    def faces(self, image: np.ndarray) -> Detections:
+    def fusion_outputs(self, image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        models = {"yunet": self.yunet, "centerface": self.centerface}
+        out = []
+        for ps in self.fusion.passes:
+            model = models[ps.model]
+            out.append(_run_flipped(model, image, ps.scale) if ps.flip else model(image, ps.scale))
+        return out
+
+    def fused_faces(self, image: np.ndarray, persons: Detections) -> Detections:
+        heads = head_region(persons.boxes) if len(persons) else np.zeros((0, 4), np.float32)
+        boxes, x = features(list(self.fusion.passes), self.fusion_outputs(image), heads, persons.scores)
+        if not len(boxes):
+            return Detections.empty()
+        prob = self.fusion.probability(x)
+        keep = prob >= self.fusion.threshold
+        return Detections.of(boxes[keep], prob[keep], "face", "fusion")
+
+    def faces(self, image: np.ndarray, persons: Detections | None = None) -> Detections:
+        if self.fusion is not None:
+            return self.fused_faces(image, persons if persons is not None else self.objects(image)[0])
         p = self.profile
         boxes, scores, sources = [], [], []
         for model, scales, flip, name in ((self.yunet, p.yunet_scales, p.yunet_flip, "yunet"),
@@ -108,20 +130,27 @@ class DetectionEngine:
         return Detections.of(b[keep], s[keep], "plate", "plate")
 
     def detect(self, image: np.ndarray) -> Detections:
-        faces = self.faces(image)
         persons, vehicles = self.objects(image)
+        faces = self.faces(image, persons)
         parts = [faces, self.plates_in(image), persons, vehicles]
         if self.profile.heads:
-            parts.append(heads_without_faces(persons, faces, self.profile.head_min_person_score))
+            parts.append(heads_without_faces(persons, faces, self.profile.head_min_person_score,
+                                             self.profile.head_max_height))
         return Detections.merge(parts)
 
 
-def heads_without_faces(persons: Detections, faces: Detections, min_score: float) -> Detections:
-    """The head region of each confident person box that holds no detected face."""
+def heads_without_faces(persons: Detections, faces: Detections, min_score: float,
+                        max_height: float = 1e9) -> Detections:
+    """The head region of each confident person box that holds no detected face (and, for still images, only
+    where the head is too small for a face model: a large head without a face is usually seen from behind)."""
     persons = persons[persons.scores >= min_score]
     if not len(persons):
         return Detections.empty()
     heads = head_region(persons.boxes)
+    small = (heads[:, 3] - heads[:, 1]) <= max_height
+    heads, persons = heads[small], persons[small]
+    if not len(persons):
+        return Detections.empty()
     if len(faces):
         covered = coverage_matrix(faces.boxes, heads).max(axis=0) >= 0.5
         heads, scores = heads[~covered], persons.scores[~covered]

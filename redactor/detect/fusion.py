@@ -1,0 +1,105 @@
+"""Face fusion: many passes of two face models, merged into one decision per face.
+
+Each pass (a model at a scale, maybe mirrored) proposes boxes at a low threshold. Boxes are grouped (NMS on
+per-model normalised scores, suppressing boxes mostly inside a stronger one), and each group is described by the best
+score every pass gave it, which passes saw it, its size and shape, and whether it sits in a person's head. A logistic
+model over those features (coefficients in models/face_fusion.json, fitted on the development split by
+gpu_benchmarks/train_face_fusion.py, cross-validated by image) decides. One pass alone cannot reach the recall the
+issue asks at a usable precision (measured in docs/decisions.md); agreement between passes is what separates a small
+face from texture."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from redactor.detect.nms import coverage_matrix, iou_matrix
+from redactor.errors import ModelMissing
+
+FUSION_FILE = Path(__file__).resolve().parents[2] / "models" / "face_fusion.json"
+# Per-model candidate floors and the scores that count as "confident" (used to normalise before grouping).
+FLOOR = {"centerface": 0.05, "yunet": 0.3}
+NORM = {"centerface": 0.3, "yunet": 0.7}
+
+
+@dataclass(frozen=True)
+class Pass:
+    model: str  # "yunet" | "centerface"
+    scale: float
+    flip: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.model[0]}{self.scale:g}{'f' if self.flip else ''}"
+
+
+def group(boxes: np.ndarray, norm_scores: np.ndarray, iou: float = 0.4, contain: float = 0.6) -> np.ndarray:
+    """Greedy suppression by IoU and by containment (a box mostly inside a stronger one is the same face)."""
+    order = np.argsort(-norm_scores)
+    ious = iou_matrix(boxes, boxes)
+    cover = coverage_matrix(boxes, boxes)  # cover[j, i]: share of j inside i
+    suppressed = np.zeros(len(boxes), bool)
+    keep = []
+    for i in order:
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        suppressed |= (ious[i] >= iou) | (cover[:, i] >= contain)
+    return np.asarray(keep, np.int64)
+
+
+def features(passes: list[Pass], outputs: list[tuple[np.ndarray, np.ndarray]], heads: np.ndarray,
+             head_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group the passes' boxes; return the groups' boxes (n, 4) and feature rows (n, k)."""
+    bs, ss, pid, norm = [], [], [], []
+    for i, (p, (b, s)) in enumerate(zip(passes, outputs, strict=True)):
+        m = s >= FLOOR[p.model]
+        bs.append(b[m])
+        ss.append(s[m])
+        pid.append(np.full(int(m.sum()), i))
+        norm.append(s[m] / NORM[p.model])
+    b, s, pid, norm = (np.concatenate(x) for x in (bs, ss, pid, norm))
+    if len(b) == 0:
+        return np.zeros((0, 4), np.float32), np.zeros((0, 2 * len(passes) + 3), np.float32)
+    keep = group(b, norm)
+    members = iou_matrix(b[keep], b) >= 0.4
+    best = np.zeros((len(keep), len(passes)), np.float32)
+    for row in range(len(keep)):
+        idx = np.nonzero(members[row])[0]
+        np.maximum.at(best[row], pid[idx], s[idx])
+    kb = b[keep]
+    h = np.maximum(kb[:, 3] - kb[:, 1], 1)
+    w = np.maximum(kb[:, 2] - kb[:, 0], 1)
+    in_head = (coverage_matrix(kb, heads) * head_scores[None, :]).max(axis=1) if len(heads) else np.zeros(len(kb))
+    x = np.column_stack([best, best > 0, np.log(h), np.log(w / h), in_head]).astype(np.float32)
+    return kb.astype(np.float32), x
+
+
+@dataclass(frozen=True)
+class FusionModel:
+    passes: tuple[Pass, ...]
+    coef: np.ndarray
+    intercept: float
+    threshold: float
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept)))
+
+    def to_json(self, extra: dict | None = None) -> dict:
+        return {"passes": [[p.model, p.scale, p.flip] for p in self.passes], "coef": self.coef.tolist(),
+                "intercept": self.intercept, "threshold": self.threshold, **(extra or {})}
+
+
+@cache
+def load_fusion(path: str = str(FUSION_FILE)) -> FusionModel:
+    try:
+        d = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ModelMissing(f"face fusion model {path} is missing: run gpu_benchmarks/train_face_fusion.py") from exc
+    return FusionModel(passes=tuple(Pass(m, float(s), bool(f)) for m, s, f in d["passes"]),
+                       coef=np.asarray(d["coef"], np.float32), intercept=float(d["intercept"]),
+                       threshold=float(d["threshold"]))
