@@ -1,0 +1,1 @@
+"""Benchmarks against deface: accuracy on labelled stills, throughput on clips (see RESULTS.md)."""
