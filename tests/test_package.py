@@ -90,6 +90,24 @@ def test_changed_byte_is_rejected_and_named(made, target):
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("target", ["clips/OS-001_20260302.avi", "manifest.json"])
+def test_byte_patched_in_the_zip_itself_is_named(made, target):
+    """A byte changed in place inside the ZIP file (no re-zipping): the ZIP's CRC fails first; still named."""
+    tmp, home, pkg = made
+    with zipfile.ZipFile(pkg) as z:
+        info = z.getinfo(target)
+    data = bytearray(pkg.read_bytes())
+    header = info.header_offset
+    name_len, extra_len = int.from_bytes(data[header + 26:header + 28], "little"), int.from_bytes(
+        data[header + 28:header + 30], "little")
+    start = header + 30 + name_len + extra_len
+    data[start + info.compress_size // 2] ^= 0x10
+    bad = tmp / "patched.zip"
+    bad.write_bytes(bytes(data))
+    r = redactor("package", "verify", str(bad), "--key", str(tmp / "city.pub"), home=home)
+    assert r.returncode != 0 and target in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
 def test_other_signer_and_added_file_are_rejected(made):
     tmp, home, pkg = made
     r = redactor("package", "verify", str(pkg), "--key", str(tmp / "other.pub"), home=home)

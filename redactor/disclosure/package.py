@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -230,6 +231,24 @@ class Verification:
     key_source: str  # "given key" or "key inside the package (integrity only)"
 
 
+def _read_member(z: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        return z.read(name)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError):
+        raise PackageInvalid(f"{name}: damaged inside the ZIP (its bytes no longer match the ZIP's checksum)") from None
+
+
+def _member_sha256(z: zipfile.ZipFile, name: str) -> str:
+    h = hashlib.sha256()
+    try:
+        with z.open(name) as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError):
+        raise PackageInvalid(f"{name}: damaged inside the ZIP (its bytes no longer match the ZIP's checksum)") from None
+    return h.hexdigest()
+
+
 def verify_package(path: str | Path, public_key: Ed25519PublicKey | None = None) -> Verification:
     """Signature, then every file's hash; PackageInvalid names the first file that is wrong."""
     try:
@@ -241,15 +260,20 @@ def verify_package(path: str | Path, public_key: Ed25519PublicKey | None = None)
         for needed in (MANIFEST, SIGNATURE):
             if needed not in members:
                 raise PackageInvalid(f"{needed}: missing from the package")
-        body = z.read(MANIFEST)
+        body = _read_member(z, MANIFEST)
         source = "given key"
         if public_key is None:
             if PUBLIC not in members:
                 raise PackageInvalid(f"{PUBLIC}: missing, and no --key given")
-            public_key = serialization.load_pem_public_key(z.read(PUBLIC))
+            try:
+                public_key = serialization.load_pem_public_key(_read_member(z, PUBLIC))
+            except ValueError:
+                raise PackageInvalid(f"{PUBLIC}: not a public key") from None
+            if not isinstance(public_key, Ed25519PublicKey):
+                raise PackageInvalid(f"{PUBLIC}: not an Ed25519 key")
             source = "key inside the package (integrity only: pass --key to check who signed)"
         try:
-            public_key.verify(base64.b64decode(z.read(SIGNATURE)), body)
+            public_key.verify(base64.b64decode(_read_member(z, SIGNATURE)), body)
         except (InvalidSignature, ValueError):
             raise PackageInvalid(f"{MANIFEST}: the signature does not match (manifest altered or another signer)") \
                 from None
@@ -258,11 +282,7 @@ def verify_package(path: str | Path, public_key: Ed25519PublicKey | None = None)
         for name, meta in sorted(listed.items()):
             if name not in members:
                 raise PackageInvalid(f"{name}: listed in the manifest but missing")
-            h = hashlib.sha256()
-            with z.open(name) as fh:
-                while block := fh.read(1 << 20):
-                    h.update(block)
-            if h.hexdigest() != meta["sha256"]:
+            if _member_sha256(z, name) != meta["sha256"]:
                 raise PackageInvalid(f"{name}: sha256 differs from the manifest (file altered)")
         extra = members - set(listed) - {MANIFEST, SIGNATURE, PUBLIC}
         if extra:

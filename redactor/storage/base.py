@@ -179,7 +179,7 @@ def verify_link(token: str, now: datetime | None = None, secret: bytes | None = 
         if not hmac.compare_digest(expected, _unb64(mac)):
             raise LinkInvalid("the link's signature is wrong")
         claims = json.loads(_unb64(body))
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TypeError):
         raise LinkInvalid("the link is malformed") from None
     if (now or utcnow()).timestamp() >= claims["e"]:
         raise LinkInvalid("the link has expired")

@@ -35,10 +35,12 @@ _READ = 1 << 20
 
 
 class LocalStore:
-    def __init__(self, root: Path | None = None, keystore: KeyStore | None = None, master: bytes | None = None) -> None:
+    def __init__(self, root: Path | None = None, keystore: KeyStore | None = None, master: bytes | None = None,
+                 namespace: str = "local") -> None:
         self.root = root or settings().home / "objects"
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.namespace = f"local:{self.root.resolve()}"
+        # object ids (bound into each wrapped key and sealed chunk) must survive moving REDACTOR_HOME
+        self.namespace = namespace
         self.keys = DataKeys(self.namespace, keystore, master)
 
     def _paths(self, key: str) -> tuple[Path, Path]:

@@ -63,7 +63,8 @@ class S3Store:
                  master: bytes | None = None) -> None:
         self.client = client
         self.bucket = bucket
-        self.namespace = f"s3:{client._base_url.host}/{bucket}"
+        # not the endpoint's host name: moving the server must not orphan every object's key
+        self.namespace = f"s3:{bucket}"
         self.keys = DataKeys(self.namespace, keystore, master)
         self.server_side_encryption = False
         self._prepare()
