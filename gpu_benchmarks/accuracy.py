@@ -14,7 +14,7 @@ predicted box of its label has IoU >= 0.3 with it or covers >= 70% of it. Bucket
 plates by width <24, 24-48, 48-96, >96 px.
 
 usage: accuracy.py --data DIR --json OUT.json [--limit N] [--profile images|video] [--only redactor|deface]
-                   [--save-preds DIR]
+                   [--profile-json '{"plate_sizes": [640]}'] [--save-preds DIR]
 """
 
 from __future__ import annotations
@@ -54,15 +54,23 @@ def load_labels(data: Path, limit: int | None) -> tuple[dict, list[Path]]:
     return {"images": {n: labels["images"][n] for n in names}}, [data / n for n in names]
 
 
-def redactor_predictions(paths: list[Path], profile: str) -> tuple[dict, float]:
+def redactor_predictions(paths: list[Path], profile: str, overrides: dict | None = None) -> tuple[dict, float]:
+    import dataclasses
+
     from redactor.detect.engine import IMAGES, VIDEO, DetectionEngine
     from redactor.errors import RedactorError
     from redactor.pipeline import detect_images
 
     try:
-        engine = DetectionEngine(IMAGES if profile == "images" else VIDEO)
+        base = IMAGES if profile == "images" else VIDEO
+        # Candidate profiles are measured here before they go into engine.py: fields of Profile, e.g.
+        # {"plate_sizes": [640], "yunet_scales": [1.0, 1.5]}.
+        overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in (overrides or {}).items()}
+        engine = DetectionEngine(dataclasses.replace(base, **overrides))
     except RedactorError as err:  # e.g. a model not fetched yet: one line, no traceback
         sys.exit(f"accuracy: {err}")
+    except TypeError as err:  # a field Profile does not have
+        sys.exit(f"accuracy: --profile-json: {err}")
     t = time.perf_counter()
     preds = detect_images(paths, engine, show_progress=False)
     return {"images": preds}, time.perf_counter() - t
@@ -116,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, required=True, help="write the figures here")
     ap.add_argument("--limit", type=int, default=None, help="only the first N labelled images (sorted by name)")
     ap.add_argument("--profile", choices=["images", "video"], default="images", help="redactor's engine profile")
+    ap.add_argument("--profile-json", type=json.loads, default=None,
+                    help="override fields of the profile, as JSON (to measure a candidate profile)")
     ap.add_argument("--only", choices=["redactor", "deface"], default=None, help="run one tool only")
     ap.add_argument("--save-preds", type=Path, default=None,
                     help="also write each tool's predictions (TOOL.preds.json, score_detect.py's format) here")
@@ -125,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     tools = [args.only] if args.only else ["redactor", "deface"]
     results: dict = {}
     for tool in tools:
-        preds, seconds = (redactor_predictions(paths, args.profile) if tool == "redactor"
+        preds, seconds = (redactor_predictions(paths, args.profile, args.profile_json) if tool == "redactor"
                           else deface_predictions(paths))
         name = f"redactor ({args.profile})" if tool == "redactor" else f"deface (CenterFace, t={DEFACE_THRESHOLD})"
         results[tool] = {"name": name, "seconds_per_image": round(seconds / max(len(paths), 1), 3),
@@ -133,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.save_preds:
             args.save_preds.mkdir(parents=True, exist_ok=True)
             (args.save_preds / f"{tool}.preds.json").write_text(json.dumps(preds))
-    out = {"data": str(args.data), "images": len(paths), "profile": args.profile,
+    out = {"data": str(args.data), "images": len(paths), "profile": args.profile, "overrides": args.profile_json,
            "rule": "found if IoU >= 0.3 or the prediction covers >= 70% of the labelled box",
            "machine": f"{platform.machine()} {platform.processor() or ''} {_cpus()} CPUs".strip(),
            "results": results}
