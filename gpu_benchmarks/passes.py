@@ -62,9 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         rows[f"centerface x{s}"] = timed(lambda im, s=s: cf(im, s), images)
     coco = Yolo("coco_yolov8n", threshold=VIDEO.coco_threshold)
     rows["coco_yolov8n 640"] = timed(lambda im: coco(im, 640), images)
-    plates = Yolo(VIDEO.plate_model, threshold=VIDEO.plate_threshold)
-    for size in (640, 960, 1280):
-        rows[f"{VIDEO.plate_model} {size}"] = timed(lambda im, size=size: plates(im, size), images)
+    # The profile's plate passes as they stand (older engines: one model at several sizes), and each at 1280 too.
+    passes = getattr(VIDEO, "plate_passes", None) or tuple((VIDEO.plate_model, s) for s in VIDEO.plate_sizes)
+    plate_models = {}
+    for name, size in sorted(set(passes) | {(n, 1280) for n, _ in passes}):
+        model = plate_models.setdefault(name, Yolo(name, threshold=VIDEO.plate_threshold))
+        rows[f"{name} {size}"] = timed(lambda im, m=model, size=size: m(im, size), images)
     audit = AuditDetector()
     rows["plate_fastanpr 640 (audit)"] = timed(lambda im: audit.plates(im, 640), images)
     rows["audit detect (centerface x1 + fastanpr 640)"] = timed(audit.detect, images)

@@ -57,7 +57,7 @@ def child_redact(clip: str, out: str, report: str) -> int:
     Path(report).write_text(json.dumps({
         "frames": rep.frames, "analyze_s": analyze_s, "render_s": rep.seconds["render"],
         "audit_s": rep.seconds["audit"], "released": rep.released, "remask_rounds": rep.remask_rounds,
-        "findings": len(rep.findings), "tracks": counts, "providers": providers()}))
+        "findings": len(rep.findings), "tracks": counts, "providers": providers(), "profile": table.params}))
     return 0
 
 
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         "in_process_fps": median([frames / (x["analyze_s"] + x["render_s"] + x["audit_s"]) for x in r]),
         "wall_s": median([x["wall_s"] for x in r]),
         "released": all(x["released"] for x in r), "masked_tracks": last["tracks"],
-        "remask_rounds": last["remask_rounds"], "providers": last["providers"],
+        "remask_rounds": last["remask_rounds"], "providers": last["providers"], "profile": last.get("profile"),
     }
     deface = None
     if args.vs_deface:
