@@ -140,7 +140,7 @@ def start_worker(env: dict[str, str], queues: str = "gpu,cpu", name: str = "w1")
     that process kills the task mid-flight, as a crashed GPU machine would)."""
     return subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", queues,
                              "-P", "solo", "-c", "1", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
-                             "--without-heartbeat", "-l", "WARNING"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                             "--without-heartbeat", "-l", "INFO"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 

@@ -6,6 +6,7 @@ from celery import Task
 from celery.exceptions import MaxRetriesExceededError
 
 from redactor.db import session_scope
+from redactor.errors import RedactorError
 from redactor.jobs import service
 from redactor.jobs.models import JobKind
 from workers.celery_app import app
@@ -19,6 +20,8 @@ def _run(task: Task, job_id: str) -> dict:
     except service.JobBusy as err:
         # another live worker holds it (a redelivery raced the original): look again after the lease
         raise task.retry(exc=err, countdown=service.lease_seconds(), max_retries=None) from None
+    except RedactorError as err:  # no such job, or a refusal a retry cannot change: stored or reported, not retried
+        return {"id": job_id, "error": str(err)}
     except Exception as err:
         try:
             raise task.retry(exc=err, countdown=min(600, 10 * 2 ** task.request.retries)) from None
