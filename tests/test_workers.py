@@ -71,7 +71,6 @@ def test_worker_process_runs_a_job_from_redis(tmp_path, pg_schema, s3_server, re
         job = run_reap_job(senv, redis_db)
     finally:
         log = stop(worker)
-        print(log)
     assert job["status"] == "done", (job, log)
     assert job["attempts"] == 1
 
@@ -176,3 +175,26 @@ def test_worker_killed_mid_render_completes_once_nothing_half_released(stack, sh
                     w.wait(20)
                 except Exception:
                     os.killpg(w.pid, signal.SIGKILL)
+
+
+RABBITMQ = os.environ.get("REDACTOR_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+@pytest.mark.postgres
+def test_worker_process_runs_a_job_from_rabbitmq(tmp_path, pg_schema, s3_server):  # noqa: F811
+    """RabbitMQ, configured once: the same app and tasks with an amqp:// broker."""
+    from kombu import Connection
+
+    try:
+        with Connection(RABBITMQ, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1)
+    except Exception as err:
+        pytest.fail(f"RabbitMQ at {RABBITMQ} is not reachable: {err}")
+    senv = make_service_env(tmp_path, db_url=pg_schema)
+    senv.env.update({"REDACTOR_STORE": s3_server.url(), "REDACTOR_BROKER": RABBITMQ})
+    worker = start_worker(senv.env, queues="cpu", name="rabbit")
+    try:
+        job = run_reap_job(senv, RABBITMQ)
+    finally:
+        log = stop(worker)
+    assert job["status"] == "done", (job, log)
