@@ -15,7 +15,9 @@ from conftest import SHARED
 from make_identity_clips import make_clips
 
 from redactor.cli import main
+from redactor.identify.guard import guard_for
 from redactor.identify.propose import NoMatch, keep_from_photo
+from redactor.pipeline import render
 from redactor.track.table import TrackTable
 
 
@@ -25,8 +27,9 @@ def _score(src, out, gt, who) -> dict:
     return json.loads(res.stdout)
 
 
-def _requester_tracks(table: TrackTable, gt: dict) -> set[int]:
-    """Face tracks that cover the requester's labelled face in most of their frames."""
+def _requester_tracks(table: TrackTable, gt: dict, who: str | None = None) -> set[int]:
+    """Face tracks that cover the requester's (or `who`'s) labelled face in most of their frames."""
+    who = who or gt["requester"]
     out = set()
     for t in table.tracks:
         if t.label != "face":
@@ -34,7 +37,7 @@ def _requester_tracks(table: TrackTable, gt: dict) -> set[int]:
         hits = 0
         for f, b in zip(t.frames, t.boxes, strict=True):
             for g in gt["boxes"].get(str(int(f)), []):
-                if g["who"] != gt["requester"]:
+                if g["who"] != who:
                     continue
                 gb = np.array(g["box"])
                 ix = max(0.0, min(b[2], gb[2]) - max(b[0], gb[0]))
@@ -76,6 +79,18 @@ def test_short_crossing_clip_keeps_requester_only(tmp_path, capsys):
     photo = SHARED / "evaldata" / "identities" / stranger / sorted(people[stranger]["photos"])[0]
     with pytest.raises(NoMatch):
         keep_from_photo(table, clip, photo)
+    # fail closed on identity: a neighbour's track kept by mistake (or by a swap) is masked where its face is not
+    # the requester's, and reported
+    neighbour = next(p for p in gt["people"] if p != gt["requester"])
+    wrong = sorted(_requester_tracks(table, gt, neighbour))
+    assert wrong
+    guard = guard_for(table, wrong, clip, gt["reference"])
+    keep = [*wrong, *guard.prepare()]
+    assert any(e["event"] == "identity mismatch" for e in guard.events), guard.events
+    out = tmp_path / "wrong.mp4"
+    render(clip, table, out, keep, hooks=[guard.restore], extra_masks=guard, show_progress=False)
+    wrong_score = _score(clip, out, clip.with_suffix(".gt.json"), neighbour)
+    assert wrong_score["kept_visible_fraction"] <= 0.2, wrong_score  # the neighbour stays masked
 
 
 @pytest.mark.slow
