@@ -48,6 +48,11 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"detail": f"a value is out of range or malformed: {str(err.orig).splitlines()[0]}",
                              "error": "BadInput"}, status_code=400)
 
+    @app.exception_handler(OverflowError)
+    async def overflow(_: Request, err: OverflowError) -> JSONResponse:
+        # an id or count beyond what the database stores (SQLite raises this before any SQL runs)
+        return JSONResponse({"detail": "a number is out of range", "error": "BadInput"}, status_code=400)
+
     @app.exception_handler(StatementError)
     async def statement_error(_: Request, err: StatementError) -> JSONResponse:
         if isinstance(err.orig, ValueError | TypeError):
