@@ -9,8 +9,7 @@ import datetime as dt
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-
-from services import ROLES  # noqa: I001
+from services import ROLES
 
 PASSWORD = "schemathesis-pass"  # noqa: S105 - a test account
 
@@ -66,7 +65,7 @@ def test_no_5xx_for_any_input(api_schema, app_and_tokens):
         @given(case=op.as_strategy())
         @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
                   database=None)
-        def fuzz(case) -> None:
+        def fuzz(case, headers=headers) -> None:
             response = case.call(headers=headers)
             if response.status_code >= 500:
                 failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}")
