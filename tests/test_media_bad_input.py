@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from redactor.media import decode, probe
-from tests.clips import ffmpeg, short_clip
+from clips import ffmpeg, short_clip
 
 REDACTOR = [sys.executable, "-m", "redactor"]
 

@@ -39,13 +39,14 @@ class Profile:
     head_min_person_score: float = 0.35
     head_max_height: float = 1e9  # report heads only where a face would be this small (px) or smaller
     fusion: bool = False  # decide faces with the fitted fusion model (models/face_fusion.json) over its passes
-    plate_sizes: tuple[int, ...] = (640, 1280)
+    # (model, letterbox size) passes: both plate models, and 1280 for plates under ~24 px wide in a large frame.
+    plate_passes: tuple[tuple[str, int], ...] = (("plate_safelicensing", 640), ("plate_fastanpr", 960))
     plate_threshold: float = 0.2
-    plate_model: str = "plate_safelicensing"
     extra: dict = field(default_factory=dict)
 
 
-IMAGES = Profile(fusion=True, yunet_threshold=0.3, centerface_threshold=0.05, head_max_height=24.0)
+IMAGES = Profile(fusion=True, yunet_threshold=0.3, centerface_threshold=0.05, head_max_height=24.0,
+                 plate_passes=(("plate_safelicensing", 640), ("plate_safelicensing", 1280), ("plate_fastanpr", 1280)))
 VIDEO = Profile()
 
 
@@ -56,7 +57,7 @@ class DetectionEngine:
         self.yunet = YuNet(threshold=profile.yunet_threshold)
         self.centerface = CenterFace(threshold=profile.centerface_threshold)
         self.coco = Yolo("coco_yolov8n", threshold=profile.coco_threshold)
-        self.plates = Yolo(profile.plate_model, threshold=profile.plate_threshold) if profile.plate_sizes else None
+        self.plates = {name: Yolo(name, threshold=profile.plate_threshold) for name, _ in profile.plate_passes}
 
     @classmethod
     def for_images(cls) -> DetectionEngine:
@@ -67,7 +68,7 @@ class DetectionEngine:
         return cls(VIDEO)
 
     def versions(self) -> dict[str, str]:
-        return model_versions(["face_yunet", "face_centerface", "coco_yolov8n", self.profile.plate_model])
+        return model_versions(["face_yunet", "face_centerface", "coco_yolov8n", *sorted(self.plates)])
 
     def params(self) -> dict:
         return asdict(self.profile)
@@ -118,11 +119,11 @@ class DetectionEngine:
                                                                                     "vehicle", "coco")
 
     def plates_in(self, image: np.ndarray) -> Detections:
-        if self.plates is None:
+        if not self.plates:
             return Detections.empty()
         boxes, scores = [], []
-        for size in self.profile.plate_sizes:
-            b, s, _ = self.plates(image, size)
+        for name, size in self.profile.plate_passes:
+            b, s, _ = self.plates[name](image, size)
             boxes.append(b)
             scores.append(s)
         b, s = np.concatenate(boxes), np.concatenate(scores)

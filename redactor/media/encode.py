@@ -12,6 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+OUT_TIME_BASE = Fraction(1, 90000)
+
 
 @contextlib.contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
@@ -38,8 +40,11 @@ class VideoWriter:
         self.stream.height = height
         # 4:2:0 needs even sizes; odd ones keep their size in 4:4:4 rather than being cropped or padded.
         self.stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
-        self.stream.time_base = time_base
-        self.stream.codec_context.time_base = time_base
+        # libx264 in MP4 refuses coarse time bases (1/10, 1/25: "Invalid argument"); write in 1/90000 and rescale
+        # the source's timestamps, which keeps variable frame rates exact.
+        self.source_time_base = time_base
+        self.stream.time_base = OUT_TIME_BASE
+        self.stream.codec_context.time_base = OUT_TIME_BASE
         self.stream.options = {"crf": str(crf), "preset": preset}
         if threads:
             self.stream.codec_context.thread_count = threads
@@ -47,7 +52,10 @@ class VideoWriter:
 
     def write(self, image: np.ndarray, pts: int | None = None) -> None:
         frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-        frame.pts = pts if pts is not None else self.frames
+        if pts is None:
+            frame.pts = round(self.frames / self.stream.codec_context.framerate / OUT_TIME_BASE)
+        else:
+            frame.pts = round(pts * self.source_time_base / OUT_TIME_BASE)
         frame.time_base = self.stream.time_base
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
