@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from clips import ffmpeg, short_clip
 
 from redactor.media import decode, probe
-from clips import ffmpeg, short_clip
 
 REDACTOR = [sys.executable, "-m", "redactor"]
 
@@ -104,7 +104,7 @@ def test_variable_frame_rate_keeps_timestamps(tmp_path: Path, vtest: Path) -> No
     ffmpeg("-i", str(src), "-vf", "setpts='if(lt(N,10),N*0.1,1+(N-10)*0.2)/TB'", "-fps_mode", "vfr",
            "-c:v", "libx264", str(vfr))
     src_times = [round(f.time, 2) for f in decode(vfr)]
-    assert len(set(round(b - a, 2) for a, b in zip(src_times, src_times[1:]))) > 1  # really variable
+    assert len(set(round(b - a, 2) for a, b in zip(src_times, src_times[1:], strict=False))) > 1
     from redactor.media import VideoWriter, atomic_output
 
     info = probe(vfr)
