@@ -180,6 +180,7 @@ def test_worker_killed_mid_render_completes_once_nothing_half_released(stack, sh
 RABBITMQ = os.environ.get("REDACTOR_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//")
 
 
+@pytest.mark.slow  # a second broker, once: kept out of the quick suite
 @pytest.mark.postgres
 def test_worker_process_runs_a_job_from_rabbitmq(tmp_path, pg_schema, s3_server):  # noqa: F811
     """RabbitMQ, configured once: the same app and tasks with an amqp:// broker."""
