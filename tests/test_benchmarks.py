@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from gpu_benchmarks.make_clips import make_clip
-from gpu_benchmarks.scoring import score
-from tests.conftest import ROOT, SHARED
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("REDACTOR_SHARED", ROOT.parent / "shared"))
+sys.path.insert(0, str(ROOT))  # gpu_benchmarks/ is a folder of scripts beside the package, not installed
+
+from gpu_benchmarks.make_clips import make_clip  # noqa: E402
+from gpu_benchmarks.scoring import score  # noqa: E402
 
 SCORE_DETECT = SHARED / "tools" / "score_detect.py"
 
