@@ -92,7 +92,42 @@ def walk_one_request(client: httpx.Client, clip, tmp_path, senv) -> dict:
     assert {("upload", f"recording:{rec_id}"), ("analyze", f"recording:{rec_id}"),
             ("render", f"recording:{rec_id}"), ("release", f"release:{release_id}"),
             ("link", f"release:{release_id}"), ("download", f"release:{release_id}")} <= actions
-    return {"release_id": release_id, "ledger_number": number}
+    return {"release_id": release_id, "ledger_number": number, "render_id": render["id"], "officer": officer,
+            "clerk": clerk, "auditor": auditor}
+
+
+def police_provision_with_package(client: httpx.Client, done: dict, tmp_path) -> None:
+    """The same audited render provided to the police (제32조①6) after the 총괄책임관's approval, as a signed
+    handover package with its 별지 3호 인수증."""
+    from redactor.disclosure.package import verify_package
+
+    officer, clerk, auditor = done["officer"], done["clerk"], done["auditor"]
+    now = dt.datetime.now(dt.UTC)
+    prov = client.post("/api/v1/provisions", headers=clerk, json={
+        "ground": 6, "recipient_agency": "오산경찰서 형사과", "recipient_officer": "경위 박수사",
+        "purpose": "절도 사건 수사", "period_from": (now - dt.timedelta(hours=1)).isoformat(),
+        "period_to": now.isoformat()})
+    assert prov.status_code == 201, prov.text
+    pid = prov.json()["id"]
+    body = {"render_id": done["render_id"], "provision_id": pid}
+    unapproved = wait_job(client, officer, client.post("/api/v1/releases", headers=officer, json=body).json()["id"])
+    assert unapproved["status"] == "failed" and "approval" in unapproved["error"]
+    assert client.post(f"/api/v1/provisions/{pid}/approvals", headers=officer, json={}).status_code == 201
+    rel = wait_job(client, officer, client.post("/api/v1/releases", headers=officer, json=body).json()["id"])
+    assert rel["status"] == "done", rel
+    pkg = client.post(f"/api/v1/provisions/{pid}/packages", headers=officer,
+                      json={"release_id": rel["result"]["release_id"]})
+    assert pkg.status_code == 202, pkg.text
+    job = wait_job(client, officer, pkg.json()["id"])
+    assert job["status"] == "done", job
+    link = client.post(f"/api/v1/provisions/{pid}/packages/{job['id']}/links", headers=officer, json={})
+    assert link.status_code == 201, link.text
+    zipped = tmp_path / "package.zip"
+    zipped.write_bytes(httpx.get(link.json()["url"], timeout=60).content)
+    v = verify_package(zipped)
+    assert v.manifest["ledger_entry"] == rel["result"]["ledger_number"] and v.manifest["basis"] == "32-1-6"
+    kinds = [e["kind"] for e in client.get("/api/v1/ledger", headers=auditor).json()]
+    assert kinds == ["열람", "제공"]
 
 
 @pytest.mark.slow  # the CPU analysis of even 2 s of footage takes about a minute on this machine
@@ -100,24 +135,28 @@ def test_viewing_request_end_to_end_embedded(service_env, short_clip, tmp_path):
     proc, base = start_api(service_env)
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
-            walk_one_request(client, short_clip, tmp_path, service_env)
+            done = walk_one_request(client, short_clip, tmp_path, service_env)
+            police_provision_with_package(client, done, tmp_path)
     finally:
         log = stop(proc)
     assert "Traceback" not in log, log
 
 
-@pytest.mark.parametrize("payload", [b"", b"not a video at all" * 100, b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500])
-def test_upload_refuses_what_is_not_video(service_env, payload):
+NOT_VIDEO = [b"", b"not a video at all" * 100, b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500]
+
+
+def test_upload_refuses_what_is_not_video(service_env):
     proc, base = start_api(service_env, REDACTOR_MAX_UPLOAD_MB="1")
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
             admin, clerk = login(client, "admin"), login(client, "clerk")
             cam = client.post("/api/v1/cameras", headers=admin, json={
                 "code": "C1", "location": "x", "department": "d", "officer": "o", "staff": "s", "purpose": "사회안정"})
-            r = client.post("/api/v1/recordings", headers=clerk, data={"camera_id": str(cam.json()["id"])},
-                            files={"file": ("movie.mp4", payload, "video/mp4")})
-            assert r.status_code == 400, r.text
-            assert r.json()["detail"]
+            for payload in NOT_VIDEO:  # named .mp4 and sent as video/mp4: only the probe decides
+                r = client.post("/api/v1/recordings", headers=clerk, data={"camera_id": str(cam.json()["id"])},
+                                files={"file": ("movie.mp4", payload, "video/mp4")})
+                assert r.status_code == 400, r.text
+                assert r.json()["detail"]
             big = client.post("/api/v1/recordings", headers=clerk, data={"camera_id": str(cam.json()["id"])},
                               files={"file": ("big.mp4", b"\x00" * (1024 * 1024 + 10), "video/mp4")})
             assert big.status_code == 413, big.text

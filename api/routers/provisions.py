@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import STAFF, current_user, db, roles
+from api.deps import STAFF, client_address, current_user, db, roles
 from api.errors import NotFound
-from redactor.disclosure.models import Approval, DisclosureRequest, Provision, Role, User
+from api.links import download_url
+from api.routers.analyses import submit
+from redactor.access_log.service import record
+from redactor.disclosure.models import Approval, DisclosureRequest, Provision, Release, Role, User
 from redactor.disclosure.service import approve_provision, propose_provision
+from redactor.errors import BadInput
+from redactor.jobs import service
+from redactor.jobs.models import JobKind, JobStatus
 
 router = APIRouter(prefix="/provisions", tags=["provisions"])
 
@@ -83,3 +89,54 @@ def get_provision(provision_id: int, session: Session = Depends(db)) -> dict:
 def approve(provision_id: int, body: NewApproval, user: User = Depends(current_user),
             session: Session = Depends(db)) -> dict:
     return approval_json(approve_provision(session, _get(session, provision_id), user, note=body.note))
+
+
+class NewPackage(BaseModel):
+    release_id: int
+
+
+class PackageLink(BaseModel):
+    hours: int = Field(24, ge=1, le=720)
+    reason: str = Field("", max_length=2000)
+
+
+@router.post("/{provision_id}/packages", status_code=202, tags=["packages"],
+             summary="Make the handover package (signed manifest + 별지 3호 인수증) of a provision's release",
+             **roles(Role.privacy_officer, Role.center_head))
+def create_package(request: Request, provision_id: int, body: NewPackage, user: User = Depends(current_user),
+                   session: Session = Depends(db)) -> dict:
+    prov = _get(session, provision_id)
+    if prov.ground not in (6, 7):
+        raise BadInput("a handover package is for provisions under 제32조① 6 (investigation) or 7 (court)")
+    rel = session.get(Release, body.release_id)
+    if rel is None or rel.provision_id != prov.id:
+        raise NotFound(f"no release {body.release_id} of provision {provision_id}")
+    job = service.create(session, JobKind.package, user.display_name or user.username, {"release_id": rel.id},
+                         recording_id=rel.recording_id, provision_id=prov.id)
+    data = service.to_json(job)
+    submit(request, session, job)
+    return data
+
+
+@router.get("/{provision_id}/packages/{job_id}", tags=["packages"], summary="A package job and its result",
+            **roles(Role.privacy_officer, Role.center_head, Role.clerk, Role.auditor))
+def get_package(provision_id: int, job_id: str, session: Session = Depends(db)) -> dict:
+    job = service.get(session, job_id, JobKind.package)
+    if job.provision_id != provision_id:
+        raise NotFound(f"no package {job_id} of provision {provision_id}")
+    return service.to_json(job)
+
+
+@router.post("/{provision_id}/packages/{job_id}/links", status_code=201, tags=["packages"],
+             summary="An expiring download link for the package (logged)",
+             **roles(Role.privacy_officer, Role.center_head))
+def package_link(request: Request, provision_id: int, job_id: str, body: PackageLink,
+                 user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
+    job = service.get(session, job_id, JobKind.package)
+    if job.provision_id != provision_id or job.status != JobStatus.done:
+        raise NotFound(f"no finished package {job_id} of provision {provision_id}")
+    hours = min(body.hours, request.app.state.settings.link_hours_max)
+    url, until = download_url(request, job.result["object_key"], dt.timedelta(hours=hours))
+    record(session, actor=user.username, role=user.role, action="link", target=f"package:{job_id}",
+           reason=body.reason or f"provision:{provision_id}", client=client_address(request))
+    return {"url": url, "expires_at": until.isoformat()}

@@ -206,6 +206,61 @@ def release_step(job_id: str, progress: service.Progress) -> None:
                                 "expires_at": expires.isoformat()})
 
 
+def package_key():
+    """The service's Ed25519 key for handover packages: REDACTOR_HOME/keys/package.key, made on first use."""
+    from redactor.disclosure.package import generate_keypair, load_private_key
+    from redactor.storage.secrets import keys_dir
+
+    prefix = keys_dir() / "package"
+    if not prefix.with_suffix(".key").exists():
+        try:
+            generate_keypair(prefix)
+        except BadInput:  # made meanwhile by another worker
+            pass
+    return load_private_key(prefix.with_suffix(".key"))
+
+
+def package_step(job_id: str, progress: service.Progress) -> None:
+    """A provision's released clip as a handover package (제32조① 6, 7): signed manifest + 별지 3호 인수증, stored
+    with the release's expiry."""
+    from redactor.disclosure.models import Provision, Release
+    from redactor.disclosure.package import Handover, Party, create_package
+    from redactor.documents.notice import kst
+    from redactor.registry.models import Recording
+
+    with session_scope() as s:
+        job = service.get(s, job_id, JobKind.package)
+        params = job.params
+        rel = s.get(Release, params.get("release_id"))
+        prov = s.get(Provision, job.provision_id)
+        if rel is None or prov is None or rel.provision_id != prov.id:
+            raise BadInput(f"release {params.get('release_id')} is not a release of provision {job.provision_id}")
+        rec = s.get(Recording, rel.recording_id) if rel.recording_id else None
+        approval = prov.approvals[-1] if prov.approvals else None
+        handover = Handover(
+            recipient=Party(prov.recipient_agency, "", prov.recipient_officer), basis=f"32-1-{prov.ground}",
+            purpose=prov.purpose, camera=rec.camera.code if rec else "", place=rec.camera.location if rec else "",
+            span=f"{kst(prov.period_from)} ~ {kst(prov.period_to)}",
+            approver=approval.approver.display_name or approval.approver.username if approval else "",
+            handed_over_by=Party(name=job.created_by), entry=rel.ledger_number,
+            expires=prov.use_until)
+        key, expires = rel.object_key, rel.expires_at
+    store = open_store()
+    progress("package", force=True)
+    with tempfile.TemporaryDirectory(prefix="redactor-package-") as tmp:
+        clip = fetch(store, key, Path(tmp) / Path(key).name)
+        out = Path(tmp) / "package.zip"
+        manifest = create_package([clip], out, handover, package_key())
+        package_key_name = f"packages/{job_id}.zip"
+        store.put(package_key_name, out, expires_at=expires or utcnow() + dt.timedelta(days=30),
+                  content_type="application/zip")
+    with session_scope() as s:
+        job = service.get(s, job_id, lock=True)
+        if job.status == JobStatus.running:
+            service.finish(s, job, {"object_key": package_key_name, "files": sorted(manifest["files"]),
+                                    "ledger_entry": manifest["ledger_entry"]})
+
+
 def reap_step(job_id: str, progress: service.Progress) -> None:
     """Retention (제35조): recordings past their 30 days, then every expired object of the store."""
     from redactor.retention.service import run
@@ -226,6 +281,7 @@ STEPS: dict[str, Callable[[str, service.Progress], None]] = {
     JobKind.analyze: analyze_step,
     JobKind.render: render_step,
     JobKind.release: release_step,
+    JobKind.package: package_step,
     JobKind.reap: reap_step,
 }
 
