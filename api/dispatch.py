@@ -4,13 +4,14 @@ running the very same `redactor.jobs.service.run_job`). Routes call `dispatch(jo
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
 from redactor.db import session_scope
 from redactor.jobs.models import Job, JobStatus
-from redactor.jobs.service import QUEUES, give_up, run_job
+from redactor.jobs.service import QUEUES, JobBusy, give_up, lease_seconds, run_job
 
 log = logging.getLogger("redactor.dispatch")
 
@@ -23,12 +24,15 @@ class EmbeddedWorker:
                       for q in set(QUEUES.values())}
 
     def submit(self, job_id: str, kind: str) -> None:
-        self.pools[QUEUES[kind]].submit(self._run, job_id)
+        self.pools[QUEUES[kind]].submit(self._run, job_id, kind)
 
-    @staticmethod
-    def _run(job_id: str) -> None:
+    def _run(self, job_id: str, kind: str) -> None:
         try:
             run_job(job_id)
+        except JobBusy:  # left running by a process that just stopped: look again once its lease has run out
+            timer = threading.Timer(lease_seconds(), self.submit, args=(job_id, kind))
+            timer.daemon = True
+            timer.start()
         except Exception as err:  # no broker to retry: the job is failed with its reason
             log.exception("job %s failed", job_id)
             give_up(job_id, f"internal error: {type(err).__name__}: {err}")

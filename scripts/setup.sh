@@ -9,6 +9,8 @@ command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
 [ -e /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || need_apt+=(fonts-nanum)
+command -v redis-server >/dev/null || need_apt+=(redis-server)  # the Celery broker (service tests)
+[ -x /usr/sbin/rabbitmq-server ] || need_apt+=(rabbitmq-server)  # the second broker, tested once
 if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
