@@ -17,8 +17,10 @@ def _serve(args: argparse.Namespace) -> int:
     settings = ServiceSettings()
     mode = "embedded worker" if settings.embedded else f"Celery workers via {settings.broker}"
     print(f"redactor API on http://{args.host}:{args.port} ({mode}); OpenAPI at /docs")
+    # No per-request access log: download links carry their credential in the path, and who touched which footage
+    # is recorded in the access_log table instead.
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                proxy_headers=args.proxy_headers)
+                proxy_headers=args.proxy_headers, access_log=args.http_log)
     return 0
 
 
@@ -28,4 +30,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from a reverse proxy")
+    p.add_argument("--http-log", action="store_true", help="log every HTTP request line (off: links are secrets)")
     p.set_defaults(handler=_serve)
