@@ -182,6 +182,7 @@ class RedactReport:
     released: bool
     style: str
     consent: dict | None = None
+    identity: list = field(default_factory=list)  # identity checks of kept tracks (redactor.identify.guard)
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -222,8 +223,8 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
             staging.replace(out)
     finally:
         staging.unlink(missing_ok=True)
-    counts = {label: sum(1 for tr in table.tracks if tr.label == label and "audit" not in tr.sources)
-              for label in LABELS}
+    counts = {label: sum(1 for tr in table.tracks if tr.label == label
+                         and not {"audit", "identity"} & set(tr.sources)) for label in LABELS}
     return RedactReport(input=str(video), output=str(out) if released else None, frames=table.frames,
                         fps=table.video.get("fps", 0.0), duration=table.video.get("duration", 0.0), tracks=counts,
                         kept=keep, findings=[f.to_json() for f in findings], remask_rounds=rounds,

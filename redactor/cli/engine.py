@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from redactor.errors import AuditObjection, BadInput
@@ -123,11 +124,14 @@ def _redact(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and not args.overwrite:
         raise BadInput(f"{out}: exists (use --overwrite)")
+    started = time.perf_counter()
     table = analyze(args.video)
+    analyzed = round(time.perf_counter() - started, 2)
     keep, consent = _keep_ids(args, table)
     guard, keep = _identity_guard(args, table, keep)
     report = redact(args.video, out, keep, args.style, _mask_params(args), table=table,
                     hooks=[guard.restore] if guard else (), extra_masks=guard)
+    report.seconds["analyze"] = analyzed
     report.consent = consent
     report.identity = guard.events if guard else []  # identity checks of the kept tracks (redactor.identify.guard)
     if args.report:
