@@ -18,8 +18,9 @@ from services import *  # noqa: F403
 from services import login, make_service_env, run_cli, start_api, start_worker, stop, wait_job
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def pg_schema():
+    """A PostgreSQL schema of the test's own, migrated (tests/dbsupport.py), dropped afterwards."""
     server = PgServer()
     yield server.url
     server.drop()
