@@ -47,7 +47,9 @@ class Profile:
 
 IMAGES = Profile(fusion=True, yunet_threshold=0.3, centerface_threshold=0.05, head_max_height=24.0,
                  plate_passes=(("plate_safelicensing", 640), ("plate_safelicensing", 1280), ("plate_fastanpr", 1280)))
-VIDEO = Profile()
+# Chosen on a labelled panning clip over crowd photos (docs/decisions.md): YuNet at 2x and CenterFace at 1.5x with
+# low thresholds; tracking, gap filling and padding in time take care of the rest.
+VIDEO = Profile(yunet_scales=(2.0,), yunet_threshold=0.4, centerface_scales=(1.5,), centerface_threshold=0.15)
 
 
 class DetectionEngine:

@@ -20,9 +20,12 @@ class MaskParams:
     plate_pad: float = 0.25
     head_pad: float = 0.15
     min_pad_px: float = 3.0
-    pad_before: int = 6  # frames
-    pad_after: int = 6
+    pad_before: int = 4  # frames
+    pad_after: int = 4
     heads_from_persons: bool = True
+    # Heads taller than this (px) get no mask from the body box: a face that size is found by the face models when it
+    # is visible, and a head without a face at that size is turned away. Smaller heads are masked regardless.
+    head_max_height: float = 32.0
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -100,6 +103,8 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
         frames, boxes = _dense(t, table.frames, params.pad_before, params.pad_after)
         if t.label == "person":
             boxes = head_region(boxes)
+            small = (boxes[:, 3] - boxes[:, 1]) <= params.head_max_height
+            frames, boxes = frames[small], boxes[small]
         # Extrapolated frames are less certain: grow their padding with the distance from the track's ends.
         dist = np.maximum(t.frames[0] - frames, frames - t.frames[-1]).clip(0)
         boxes = _pad(boxes, frac, params.min_pad_px, 1.0 + 0.15 * dist)
