@@ -8,4 +8,8 @@ fi
 if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null 2>&1 || true
 fi
+if ! (echo > /dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  rabbitmq-server -detached >/dev/null 2>&1 || true
+  for _ in $(seq 30); do (echo > /dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 1; done
+fi
 exit 0
