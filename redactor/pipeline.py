@@ -22,6 +22,7 @@ from redactor.progress import progress
 from redactor.render.styles import STYLES
 from redactor.track.builder import TrackBuilder
 from redactor.track.masks import MaskParams, kept_boxes, plan_masks
+from redactor.track.motion import CameraMotion
 from redactor.track.table import Track, TrackTable
 from redactor.track.tracker import MultiLabelTracker
 
@@ -50,15 +51,18 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
     engine = engine or DetectionEngine.for_video()
     tracker = MultiLabelTracker(lost_frames=max(5, round(info.fps)))
     builder = TrackBuilder()
+    camera = CameraMotion()
+    motion: list[list[float]] = []
     decoded = 0
     for frame in progress(decode(video, info.rotation), total=info.frames, desc="analyze", enabled=show_progress):
+        motion.append(camera.update(frame.image).reshape(-1).tolist())
         dets = engine.detect(frame.image)
         builder.add(frame.index, frame.image, tracker.update(dets))
         decoded += 1
     _check_complete(info, decoded)
     video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded}
     table = TrackTable(video=video_meta, frames=decoded, models=engine.versions(), params=engine.params(),
-                       tracks=builder.tracks())
+                       tracks=builder.tracks(), motion=motion)
     if out is not None:
         table.save(out)
     return table

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from redactor.track.motion import apply, invert
 from redactor.track.table import Track, TrackTable
 
 
@@ -54,24 +55,37 @@ def expand_keep(table: TrackTable, keep: set[int]) -> set[int]:
     return kept
 
 
-def _dense(track: Track, frames: int, before: int, after: int) -> tuple[np.ndarray, np.ndarray]:
-    """Frame indices and boxes over the track's whole span (gaps interpolated) plus the padding frames."""
+def _dense(track: Track, frames: int, before: int, after: int, motion: np.ndarray | None = None
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Frame indices and boxes over the track's whole span (gaps interpolated) plus the padding frames. Padding
+    follows the camera's measured motion where the table has it (a one-frame track has no velocity of its own),
+    else the track's own velocity at its ends."""
     f, b = track.frames, track.boxes
     first, last = int(f[0]), int(f[-1])
     span = np.arange(first, last + 1)
     boxes = np.column_stack([np.interp(span, f, b[:, k]) for k in range(4)]) if len(f) > 1 else b.repeat(1, 0)
     parts_f, parts_b = [span], [boxes]
-    if before:
+    pre = np.arange(max(0, first - before), first)
+    post = np.arange(last + 1, min(frames, last + 1 + after))
+    if motion is not None and len(motion) >= frames:
+        pre_boxes, box = [], b[:1]
+        for i in range(first, first - len(pre), -1):  # carry back: frame i's box into frame i-1
+            box = apply(invert(motion[i]), box)
+            pre_boxes.insert(0, box[0])
+        post_boxes, box = [], b[-1:]
+        for i in post:
+            box = apply(motion[i], box)
+            post_boxes.append(box[0])
+        pre_b = np.asarray(pre_boxes, np.float32).reshape(-1, 4)
+        post_b = np.asarray(post_boxes, np.float32).reshape(-1, 4)
+    else:
         v = (b[min(2, len(b) - 1)] - b[0]) / max(int(f[min(2, len(f) - 1)]) - first, 1)
-        pre = np.arange(max(0, first - before), first)
-        parts_f.insert(0, pre)
-        parts_b.insert(0, b[0] + (pre - first)[:, None] * v)
-    if after:
+        pre_b = b[0] + (pre - first)[:, None] * v
         k = max(0, len(b) - 3)
         v = (b[-1] - b[k]) / max(last - int(f[k]), 1)
-        post = np.arange(last + 1, min(frames, last + 1 + after))
-        parts_f.append(post)
-        parts_b.append(b[-1] + (post - last)[:, None] * v)
+        post_b = b[-1] + (post - last)[:, None] * v
+    parts_f = [pre, span, post]
+    parts_b = [pre_b, boxes, post_b]
     return np.concatenate(parts_f), np.concatenate(parts_b).astype(np.float32)
 
 
@@ -89,6 +103,7 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
     params = params or MaskParams()
     kept = expand_keep(table, keep or set())
     per_frame: dict[int, list[np.ndarray]] = defaultdict(list)
+    motion = np.asarray(table.motion, np.float32).reshape(-1, 2, 3) if table.motion else None
     for t in table.tracks:
         if t.id in kept or len(t.frames) == 0:
             continue
@@ -100,7 +115,7 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
             frac = params.head_pad
         else:
             continue
-        frames, boxes = _dense(t, table.frames, params.pad_before, params.pad_after)
+        frames, boxes = _dense(t, table.frames, params.pad_before, params.pad_after, motion)
         if t.label == "person":
             boxes = head_region(boxes)
             small = (boxes[:, 3] - boxes[:, 1]) <= params.head_max_height

@@ -3,6 +3,7 @@
 JSON form (version 1):
 {"format": "redactor.tracks", "version": 1,
  "video": {VideoInfo fields..., "sha256": ...}, "frames": N, "models": {name: version}, "params": {...},
+ "motion": [[a, b, c, d, e, f] per frame: camera motion from the previous frame, see redactor.track.motion],
  "tracks": [{"id": 7, "label": "face|plate|person|vehicle", "frames": [f, ...], "boxes": [[x1, y1, x2, y2], ...],
              "scores": [s, ...], "sources": ["yunet", ...], "parent": person/vehicle track id or null,
              "thumbnail": {"frame": f, "box": [...], "jpeg_b64": "..."} or null,
@@ -59,13 +60,16 @@ class TrackTable:
     models: dict[str, str]
     params: dict
     tracks: list[Track]
+    # Per frame, the 2x3 camera motion from the previous frame (redactor.track.motion); empty when not measured.
+    motion: list[list[float]] = field(default_factory=list)
 
     def by_id(self) -> dict[int, Track]:
         return {t.id: t for t in self.tracks}
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "version": VERSION, "video": self.video, "frames": self.frames,
-                "models": self.models, "params": self.params, "tracks": [t.to_json() for t in self.tracks]}
+                "models": self.models, "params": self.params, "tracks": [t.to_json() for t in self.tracks],
+                "motion": [[round(float(v), 5) for v in m] for m in self.motion]}
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -84,4 +88,4 @@ class TrackTable:
         if d.get("version") != VERSION:
             raise BadInput(f"{path}: track table version {d.get('version')} is not supported (expected {VERSION})")
         return cls(video=d["video"], frames=int(d["frames"]), models=d.get("models", {}), params=d.get("params", {}),
-                   tracks=[Track.from_json(t) for t in d["tracks"]])
+                   tracks=[Track.from_json(t) for t in d["tracks"]], motion=d.get("motion", []))
