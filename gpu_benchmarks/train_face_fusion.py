@@ -55,6 +55,10 @@ def main() -> None:
     ap.add_argument("--target-precision", type=float, default=0.62)
     ap.add_argument("--out", default=str(FUSION_FILE))
     ap.add_argument("--limit", type=int)
+    ap.add_argument("--threshold", type=float, help="decision threshold for faces >= --small-height px "
+                    "(default: the lowest whose CV precision reaches --target-precision)")
+    ap.add_argument("--small-threshold", type=float, default=0.20, help="threshold under --small-height px")
+    ap.add_argument("--small-height", type=float, default=16.0)
     a = ap.parse_args()
     data = Path(a.data)
     labels = json.loads((data / "labels.json").read_text())["images"]
@@ -100,13 +104,14 @@ def main() -> None:
 
     table = {round(th, 3): figures(th) for th in np.arange(0.06, 0.4, 0.01)}
     ok = [th for th, f in table.items() if f["precision"] >= a.target_precision]
-    threshold = min(ok) if ok else 0.5
+    threshold = a.threshold if a.threshold is not None else (min(ok) if ok else 0.5)
     final = LogisticRegression(C=1.0, max_iter=5000).fit(np.concatenate([r[2] for r in rows if len(r[2])]),
                                                          np.concatenate([r[3] for r in rows if len(r[2])]))
-    fm = FusionModel(PASSES, final.coef_[0].astype(np.float32), float(final.intercept_[0]), float(threshold))
+    fm = FusionModel(PASSES, final.coef_[0].astype(np.float32), float(final.intercept_[0]), float(threshold),
+                     a.small_threshold, a.small_height)
     Path(a.out).write_text(json.dumps(fm.to_json({
         "fitted_on": f"{data.name}/ ({len(names)} images), 2-fold CV by image",
-        "cross_validated_at_threshold": table[threshold]}), indent=1) + "\n")
+        "cross_validated_at_threshold": table.get(round(threshold, 3))}), indent=1) + "\n")
     for th, f in table.items():
         print(th, f, "<-" if th == threshold else "")
 

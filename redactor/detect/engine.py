@@ -92,7 +92,7 @@ class DetectionEngine:
         if not len(boxes):
             return Detections.empty()
         prob = self.fusion.probability(x)
-        keep = prob >= self.fusion.threshold
+        keep = self.fusion.accept(boxes, prob)
         return Detections.of(boxes[keep], prob[keep], "face", "fusion")
 
     def faces(self, image: np.ndarray, persons: Detections | None = None) -> Detections:

@@ -85,13 +85,24 @@ class FusionModel:
     coef: np.ndarray
     intercept: float
     threshold: float
+    # Faces under `small_height` px need more evidence: most low-scoring small groups are texture, while a large
+    # face missed costs the >= 16 px recall (decision in docs/decisions.md).
+    small_threshold: float | None = None
+    small_height: float = 16.0
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept)))
 
+    def accept(self, boxes: np.ndarray, prob: np.ndarray) -> np.ndarray:
+        if self.small_threshold is None:
+            return prob >= self.threshold
+        small = (boxes[:, 3] - boxes[:, 1]) < self.small_height
+        return np.where(small, prob >= self.small_threshold, prob >= self.threshold)
+
     def to_json(self, extra: dict | None = None) -> dict:
         return {"passes": [[p.model, p.scale, p.flip] for p in self.passes], "coef": self.coef.tolist(),
-                "intercept": self.intercept, "threshold": self.threshold, **(extra or {})}
+                "intercept": self.intercept, "threshold": self.threshold, "small_threshold": self.small_threshold,
+                "small_height": self.small_height, **(extra or {})}
 
 
 @cache
@@ -102,4 +113,5 @@ def load_fusion(path: str = str(FUSION_FILE)) -> FusionModel:
         raise ModelMissing(f"face fusion model {path} is missing: run gpu_benchmarks/train_face_fusion.py") from exc
     return FusionModel(passes=tuple(Pass(m, float(s), bool(f)) for m, s, f in d["passes"]),
                        coef=np.asarray(d["coef"], np.float32), intercept=float(d["intercept"]),
-                       threshold=float(d["threshold"]))
+                       threshold=float(d["threshold"]), small_threshold=d.get("small_threshold"),
+                       small_height=float(d.get("small_height", 16.0)))
