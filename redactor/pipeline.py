@@ -242,7 +242,6 @@ def detect_images(paths: list[Path], engine: DetectionEngine | None = None, show
     """`redactor detect`: what the engine would mask in each still image."""
     import cv2
 
-    cv2.setLogLevel(2)  # errors only: an unreadable image gets our one-line error, not OpenCV's warning too
     engine = engine or DetectionEngine.for_images()
     out: dict[str, list[dict]] = {}
     for path in progress(paths, total=len(paths), desc="detect", enabled=show_progress):
