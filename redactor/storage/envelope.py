@@ -85,12 +85,11 @@ def seal_chunks(src: BinaryIO, data_key: bytes, object_id: str, chunk: int = CHU
         current = nxt
 
 
-class SealingReader:
-    """A file-like `read(n)` over the sealed bytes of `src`: what an uploader that pulls data wants."""
+class ChunkReader:
+    """A file-like `read(n)` over an iterator of byte chunks (what an uploader or a chunked opener pulls from)."""
 
-    def __init__(self, src: BinaryIO, data_key: bytes, object_id: str, chunk: int = CHUNK) -> None:
-        self._chunks = seal_chunks(src, data_key, object_id, chunk)
-        self._buf = bytearray()
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks, self._buf = chunks, bytearray()
 
     def read(self, n: int = -1) -> bytes:
         while n < 0 or len(self._buf) < n:
@@ -103,6 +102,13 @@ class SealingReader:
         out = bytes(self._buf[:n])
         del self._buf[:n]
         return out
+
+
+class SealingReader(ChunkReader):
+    """A file-like `read(n)` over the sealed bytes of `src`."""
+
+    def __init__(self, src: BinaryIO, data_key: bytes, object_id: str, chunk: int = CHUNK) -> None:
+        super().__init__(seal_chunks(src, data_key, object_id, chunk))
 
 
 def open_chunks(src: BinaryIO, data_key: bytes, object_id: str) -> Iterator[bytes]:

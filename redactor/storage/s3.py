@@ -37,7 +37,7 @@ from redactor.storage.base import (
     open_source,
     utcnow,
 )
-from redactor.storage.envelope import SealingReader, open_chunks, sealed_size
+from redactor.storage.envelope import ChunkReader, SealingReader, open_chunks, sealed_size
 from redactor.storage.keystore import KeyStore
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class S3Store:
         if self.expiry(key) <= (now or utcnow()):
             raise ObjectExpired(f"{key}: past its expiry")
         dk = self.keys.load(key)
-        yield from open_chunks(_IterReader(self._stream(key)), dk, self.keys.object_id(key))
+        yield from open_chunks(ChunkReader(self._stream(key)), dk, self.keys.object_id(key))
 
     def sealed_bytes(self, key: str) -> Iterator[bytes]:
         return self._stream(key)
@@ -213,19 +213,3 @@ def _size_of(src: BinaryIO) -> int | None:
     except (OSError, AttributeError, ValueError):
         return None
 
-
-class _IterReader:
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks, self._buf = chunks, bytearray()
-
-    def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buf) < n:
-            try:
-                self._buf += next(self._chunks)
-            except StopIteration:
-                break
-        if n < 0:
-            n = len(self._buf)
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
-        return out
