@@ -47,18 +47,33 @@ def _check_complete(info: VideoInfo, decoded: int) -> None:
 
 def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionEngine | None = None,
             show_progress: bool = True) -> TrackTable:
+    """Detect and track every face, plate, person and vehicle. The detectors run on keyframes (every
+    `profile.stride`-th frame, every cut, and the last frame); the camera's motion is measured on every frame."""
     info = probe(video)
     engine = engine or DetectionEngine.for_video()
-    tracker = MultiLabelTracker(lost_frames=max(5, round(info.fps)))
+    stride = max(1, engine.profile.stride)
+    # ByteTrack counts lost updates, not frames: keep a lost track about one second whatever the stride.
+    tracker = MultiLabelTracker(lost_frames=max(3, round(info.fps / stride)))
     builder = TrackBuilder()
     camera = CameraMotion()
     motion: list[list[float]] = []
     decoded = 0
+    last_key = -stride
+    held = None  # the latest frame that was not a keyframe: the clip's last frame is always analysed
+
+    def keyframe(frame) -> None:
+        builder.add(frame.index, frame.image, tracker.update(engine.detect(frame.image)))
+
     for frame in progress(decode(video, info.rotation), total=info.frames, desc="analyze", enabled=show_progress):
         motion.append(camera.update(frame.image).reshape(-1).tolist())
-        dets = engine.detect(frame.image)
-        builder.add(frame.index, frame.image, tracker.update(dets))
+        if camera.cut or frame.index - last_key >= stride:
+            keyframe(frame)
+            last_key, held = frame.index, None
+        else:
+            held = frame
         decoded += 1
+    if held is not None:
+        keyframe(held)
     _check_complete(info, decoded)
     video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded}
     table = TrackTable(video=video_meta, frames=decoded, models=engine.versions(), params=engine.params(),
@@ -133,23 +148,51 @@ class Finding:
 
 def audit(video: str | Path, table: TrackTable | None = None, keep: Iterable[int] = (),
           detector: AuditDetector | None = None, show_progress: bool = True) -> list[Finding]:
-    """Scan a rendered clip with a different detector than the one that drove the masks; every face or plate found
-    outside the kept tracks is a finding."""
+    """Scan a rendered clip, every frame, with a different detector than the one that drove the masks; every face
+    or plate found outside the kept tracks is a finding."""
     info = probe(video)
-    detector = detector or AuditDetector()
-    kept = kept_boxes(table, set(keep)) if table is not None and keep else {}
-    findings: list[Finding] = []
+    check = FrameAudit(detector or AuditDetector(), table, keep)
     for frame in progress(decode(video, info.rotation), total=info.frames, desc="audit", enabled=show_progress):
-        dets = detector.detect(frame.image)
-        if not len(dets):
-            continue
-        own = kept.get(frame.index)
-        if own is not None and len(own):
+        check(frame.image, frame.index)
+    return check.findings
+
+
+class FrameAudit:
+    """The audit as a frame hook: `redact` runs it on the very pixels handed to the encoder (after masks and
+    watermarks), on every `stride`-th frame from `offset`, so the clip is not decoded a second time for it. Solid,
+    mosaic and blur masks survive encoding, so what the encoder is given is what the file shows."""
+
+    def __init__(self, detector: AuditDetector, table: TrackTable | None = None, keep: Iterable[int] = (),
+                 stride: int = 1, offset: int = 0, only: set[int] | None = None) -> None:
+        self.detector = detector
+        self.only = only  # audit just these frames (of those the stride picks): a re-mask round's changed ones
+        keep = set(keep)
+        self.kept = kept_boxes(table, keep) if table is not None and keep else {}
+        self.stride, self.offset = max(1, stride), offset % max(1, stride)
+        self.findings: list[Finding] = []
+        self.audited: set[int] = set()
+        self.seconds = 0.0
+
+    def __call__(self, image: np.ndarray, index: int) -> np.ndarray:
+        if index % self.stride != self.offset or (self.only is not None and index not in self.only):
+            return image
+        self.audited.add(index)
+        t = time.perf_counter()
+        dets = self.detector.detect(image)
+        own = self.kept.get(index)
+        if len(dets) and own is not None and len(own):
             inside = coverage_matrix(dets.boxes, _grow(own, 0.3)).max(axis=1) >= 0.5
             dets = dets[~inside]
         for box, score, label in zip(dets.boxes, dets.scores, dets.labels, strict=True):
-            findings.append(Finding(frame.index, LABELS[label], [float(v) for v in box], float(score)))
-    return findings
+            self.findings.append(Finding(index, LABELS[label], [float(v) for v in box], float(score)))
+        self.seconds += time.perf_counter() - t
+        return image
+
+
+def _same_boxes(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 def _grow(boxes: np.ndarray, frac: float) -> np.ndarray:
@@ -197,7 +240,11 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
            table: TrackTable | None = None, extra_masks: Callable | None = None,
            show_progress: bool = True) -> RedactReport:
     """Analyze, render, audit. Where the audit finds a face or plate outside the kept tracks, it is masked too and
-    the clip rendered again (at most `max_remask_rounds` times); if the audit still objects, nothing is released."""
+    the clip rendered again (at most `max_remask_rounds` times); if the audit still objects, nothing is released.
+
+    The audit looks at the frames half-way between the analysis keyframes (every frame when the stride is 1): those
+    are the frames whose masks were interpolated, and a face the detectors missed there is visible over several
+    frames, so it reaches an audited one."""
     out = Path(out)
     seconds: dict[str, float] = {}
     t = time.perf_counter()
@@ -209,19 +256,25 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
     rounds = 0
     findings: list[Finding] = []
     seconds["render"] = seconds["audit"] = 0.0
+    detector = AuditDetector()
+    stride = max(1, int(table.params.get("stride", 1)))
+    recheck: set[int] | None = None  # after a re-mask, only the audited frames whose masks changed are audited again
     try:
         while True:
             t = time.perf_counter()
-            render(video, table, staging, keep, style, params, hooks, extra_masks, show_progress)
-            seconds["render"] += round(time.perf_counter() - t, 2)
-            t = time.perf_counter()
-            findings = audit(staging, table, keep, show_progress=show_progress)
-            seconds["audit"] += round(time.perf_counter() - t, 2)
+            check = FrameAudit(detector, table, keep, stride, stride // 2, recheck)
+            render(video, table, staging, keep, style, params, [*hooks, check], extra_masks, show_progress)
+            seconds["render"] += round(time.perf_counter() - t - check.seconds, 2)
+            seconds["audit"] += round(check.seconds, 2)
+            findings = check.findings
             if not findings or rounds >= max_remask_rounds:
                 break
             rounds += 1
+            before = plan_masks(table, set(keep), params)
             next_id = max((tr.id for tr in table.tracks), default=0) + 1
             table.tracks.extend(findings_as_tracks(findings, next_id))
+            after = plan_masks(table, set(keep), params)
+            recheck = {f for f in check.audited if not _same_boxes(before.get(f), after.get(f))}
         released = not findings
         if released:
             staging.replace(out)

@@ -34,6 +34,11 @@ class Profile:
     centerface_flip: bool = False
     centerface_threshold: float = 0.3
     face_merge_iou: float = 0.4
+    # Faces taller than `large_face_height` px need `large_face_score`: the low thresholds are for small faces, and
+    # YuNet on a 2x upscale or CenterFace at 0.15 fire on clothing and drums with boxes of 100-300 px (one frame
+    # each), which masked a fifth of the picture on a crowd clip. Real faces that large score 0.7-0.95.
+    large_face_height: float = 1e9
+    large_face_score: float = 0.0
     coco_threshold: float = 0.25
     heads: bool = True
     head_min_person_score: float = 0.35
@@ -42,6 +47,9 @@ class Profile:
     # (model, letterbox size) passes: both plate models, and 1280 for plates under ~24 px wide in a large frame.
     plate_passes: tuple[tuple[str, int], ...] = (("plate_safelicensing", 640), ("plate_fastanpr", 960))
     plate_threshold: float = 0.2
+    # Video only: the passes run on every `stride`-th frame (and at every cut, and on the last frame); tracks are
+    # interpolated between these keyframes and padded in time by the stride (redactor.track.masks).
+    stride: int = 1
     extra: dict = field(default_factory=dict)
 
 
@@ -51,8 +59,9 @@ IMAGES = Profile(fusion=True, yunet_threshold=0.3, centerface_threshold=0.05, he
 # low thresholds; tracking, gap filling and padding in time take care of the rest.
 # Heads are reported as faces only up to 32 px (as render masks them from person boxes): larger heads without a
 # face are turned away, and their masks were most of the collateral and covered kept requesters (docs/decisions.md).
-VIDEO = Profile(yunet_scales=(2.0,), yunet_threshold=0.4, centerface_scales=(1.5,), centerface_threshold=0.15,
-                head_max_height=32.0)
+VIDEO = Profile(yunet_scales=(2.0,), yunet_threshold=0.4, centerface_scales=(1.0,), centerface_threshold=0.15,
+                head_max_height=32.0, large_face_height=64.0, large_face_score=0.6,
+                plate_passes=(("plate_safelicensing", 640),), stride=4)
 
 
 class DetectionEngine:
@@ -113,6 +122,8 @@ class DetectionEngine:
         if not boxes:
             return Detections.empty()
         b, sc = np.concatenate(boxes), np.concatenate(scores)
+        plausible = ((b[:, 3] - b[:, 1]) <= p.large_face_height) | (sc >= p.large_face_score)
+        b, sc, sources = b[plausible], sc[plausible], [src for src, ok in zip(sources, plausible, strict=True) if ok]
         keep = nms(b, sc, p.face_merge_iou)
         return Detections(b[keep], sc[keep], np.zeros(len(keep), np.int16), sources=tuple(sources[i] for i in keep))
 

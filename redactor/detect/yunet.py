@@ -45,8 +45,9 @@ class YuNet:
         w, h = max(32, round(w0 * scale)), max(32, round(h0 * scale))
         resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR) if (w, h) != (w0, h0) else image
         pw, ph = -(-w // 32) * 32, -(-h // 32) * 32
-        blob = np.zeros((1, 3, ph, pw), np.float32)
-        blob[0, :, :h, :w] = resized.transpose(2, 0, 1)  # BGR, 0..255, as YuNet was trained
+        if (pw, ph) != (w, h):  # pad right and bottom with black to the network's stride
+            resized = cv2.copyMakeBorder(resized, 0, ph - h, 0, pw - w, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+        blob = cv2.dnn.blobFromImage(resized)  # NCHW float32, BGR, 0..255, as YuNet was trained
         outs = self.session.run(None, {self.input: blob})
         boxes, scores, marks = [], [], []
         for i, (s, grid) in enumerate(zip(STRIDES, self._grid(ph, pw), strict=True)):

@@ -101,6 +101,10 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
                ) -> dict[int, np.ndarray]:
     """frame index -> (n, 4) float32 boxes to mask, in pixels of the upright frame."""
     params = params or MaskParams()
+    # Detectors ran on every `stride`-th frame only: a face first seen at a keyframe may have been there since the
+    # frame after the previous one, and one last seen may stay until the frame before the next.
+    reach = max(1, int(table.params.get("stride", 1))) - 1
+    before, after = params.pad_before + reach, params.pad_after + reach
     kept = expand_keep(table, keep or set())
     per_frame: dict[int, list[np.ndarray]] = defaultdict(list)
     motion = np.asarray(table.motion, np.float32).reshape(-1, 2, 3) if table.motion else None
@@ -115,7 +119,7 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
             frac = params.head_pad
         else:
             continue
-        frames, boxes = _dense(t, table.frames, params.pad_before, params.pad_after, motion)
+        frames, boxes = _dense(t, table.frames, before, after, motion)
         if t.label == "person":
             boxes = head_region(boxes)
             small = (boxes[:, 3] - boxes[:, 1]) <= params.head_max_height

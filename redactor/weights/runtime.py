@@ -27,4 +27,9 @@ def onnx_session(name: str) -> ort.InferenceSession:
     threads = os.environ.get("REDACTOR_THREADS")
     if threads:
         opts.intra_op_num_threads = int(threads)
+    # onnxruntime's worker threads spin after each run by default, holding cores that decoding, optical flow and
+    # the encoder want between runs: turned off, a 720p redact on 2 cores took 11% less time and 25% less CPU
+    # (docs/decisions.md). REDACTOR_ORT_SPIN=1 turns spinning back on (a machine with cores to spare).
+    if os.environ.get("REDACTOR_ORT_SPIN", "0") != "1":
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(model_path(name)), sess_options=opts, providers=providers())

@@ -1,0 +1,97 @@
+"""Analysis on keyframes: the detectors run on every `stride`-th frame, at every cut and on the last frame; masks
+reach across the frames in between; the audit looks at the frames half-way between keyframes, and after a re-mask
+only at the audited frames whose masks changed."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import cv2
+import numpy as np
+from clips import ffmpeg
+
+from redactor.detect.engine import VIDEO, AuditDetector, DetectionEngine
+from redactor.media import probe
+from redactor.pipeline import FrameAudit, analyze
+from redactor.track.masks import MaskParams, plan_masks
+from redactor.track.motion import CameraMotion
+from redactor.track.table import Track, TrackTable
+
+
+def test_a_cut_is_told_from_a_pan(testdata: Path) -> None:
+    bus = cv2.imread(str(testdata / "pexels_double_decker_bus.jpg"))
+    other = cv2.resize(cv2.imread(str(testdata / "messi5.jpg")), (bus.shape[1], bus.shape[0]))
+    camera = CameraMotion()
+    camera.update(bus)
+    assert camera.cut  # the first frame follows nothing
+    camera.update(cv2.warpAffine(bus, np.float32([[1, 0, 6], [0, 1, 3]]), (bus.shape[1], bus.shape[0]),
+                                 borderMode=cv2.BORDER_REPLICATE))
+    assert not camera.cut
+    camera.update(other)
+    assert camera.cut
+
+
+class CountingEngine(DetectionEngine):
+    """The real engine, counting the frames it is run on."""
+
+    def __init__(self, stride: int) -> None:
+        super().__init__(dataclasses.replace(VIDEO, stride=stride))
+        self.calls = 0
+
+    def detect(self, image: np.ndarray):
+        self.calls += 1
+        return super().detect(image)
+
+
+def test_detectors_run_on_keyframes_cuts_and_the_last_frame(tmp_path: Path, vtest: Path, testdata: Path) -> None:
+    """21 frames of vtest, then a cut to 8 frames of a still photo: stride 4 runs the detectors on frames 0, 4, ..., 20,
+    on the cut (21), then 25, and on the last frame (28): 9 of 29 frames."""
+    a, b, clip = tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "cut.mp4"
+    ffmpeg("-ss", "5", "-i", str(vtest), "-frames:v", "21", "-vf", "scale=320:240,setsar=1", "-r", "10", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", str(a))
+    ffmpeg("-loop", "1", "-i", str(testdata / "pexels_double_decker_bus.jpg"), "-frames:v", "8", "-vf",
+           "scale=320:240,setsar=1", "-r", "10", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(b))
+    ffmpeg("-i", str(a), "-i", str(b), "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]", "-c:v",
+           "libx264", "-pix_fmt", "yuv420p", str(clip))
+    assert probe(clip).frames == 29
+    engine = CountingEngine(stride=4)
+    table = analyze(clip, engine=engine, show_progress=False)
+    assert engine.calls == 9
+    assert table.params["stride"] == 4
+    detected = sorted({int(f) for t in table.tracks for f in t.frames})
+    assert set(detected) <= {0, 4, 8, 12, 16, 20, 21, 25, 28}
+    assert 28 in detected or 25 in detected  # the bus photo has people and the bus: found after the cut
+
+
+def test_masks_reach_across_the_frames_between_keyframes() -> None:
+    """A face found at keyframes 8 and 16 (stride 4) may be there from frame 5 to frame 19: masked over all of
+    them, interpolated in between; with stride 1 the same track would be padded by pad_before/after only."""
+    track = Track(id=1, label="face", frames=np.array([8, 16]), boxes=np.float32([[100, 50, 120, 70],
+                                                                                  [140, 50, 160, 70]]),
+                  scores=np.float32([0.9, 0.9]))
+    params = MaskParams(pad_before=0, pad_after=0)
+    strided = TrackTable(video={}, frames=30, models={}, params={"stride": 4}, tracks=[track])
+    masks = plan_masks(strided, set(), params)
+    assert sorted(masks) == list(range(5, 20))
+    centre = (masks[12][0][0] + masks[12][0][2]) / 2
+    assert abs(centre - 130) < 0.5
+    every = TrackTable(video={}, frames=30, models={}, params={}, tracks=[track])
+    assert sorted(plan_masks(every, set(), params)) == list(range(8, 17))
+
+
+def test_frame_audit_sees_only_its_frames(testdata: Path) -> None:
+    """A real face photo shown as frames 0-7: the audit at stride 4, offset 2, looks at frames 2 and 6 only, and
+    with `only` at frame 6 alone."""
+    image = cv2.imread(str(testdata / "messi5.jpg"))
+    detector = AuditDetector()
+    check = FrameAudit(detector, stride=4, offset=2)
+    for i in range(8):
+        assert check(image, i) is image
+    assert check.audited == {2, 6}
+    assert {f.frame for f in check.findings} == {2, 6}
+    again = FrameAudit(detector, stride=4, offset=2, only={6, 7})
+    for i in range(8):
+        again(image, i)
+    assert again.audited == {6}
+    assert {f.frame for f in again.findings} == {6}
