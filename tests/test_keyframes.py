@@ -48,8 +48,8 @@ def test_detectors_run_on_keyframes_cuts_and_the_last_frame(tmp_path: Path, vtes
     """21 frames of vtest, then a cut to 8 frames of a still photo: stride 4 runs the detectors on frames 0, 4, ..., 20,
     on the cut (21), then 25, and on the last frame (28): 9 of 29 frames."""
     a, b, clip = tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "cut.mp4"
-    ffmpeg("-ss", "5", "-i", str(vtest), "-frames:v", "21", "-vf", "scale=320:240,setsar=1", "-r", "10", "-c:v", "libx264",
-           "-pix_fmt", "yuv420p", str(a))
+    ffmpeg("-ss", "5", "-i", str(vtest), "-frames:v", "21", "-vf", "scale=320:240,setsar=1", "-r", "10",
+           "-c:v", "libx264", "-pix_fmt", "yuv420p", str(a))
     ffmpeg("-loop", "1", "-i", str(testdata / "pexels_double_decker_bus.jpg"), "-frames:v", "8", "-vf",
            "scale=320:240,setsar=1", "-r", "10", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(b))
     ffmpeg("-i", str(a), "-i", str(b), "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]", "-c:v",
