@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from redactor.detect.nms import coverage_matrix
 from redactor.detect.types import LABEL_ID, LABELS, Detections
 from redactor.errors import BadInput
 from redactor.media import VideoInfo, VideoWriter, atomic_output, decode, probe
+from redactor.media.decode import Frame
 from redactor.progress import progress
 from redactor.render.styles import STYLES
 from redactor.track.builder import TrackBuilder
@@ -25,6 +28,7 @@ from redactor.track.masks import MaskParams, kept_boxes, plan_masks
 from redactor.track.motion import CameraMotion
 from redactor.track.table import Track, TrackTable
 from redactor.track.tracker import MultiLabelTracker
+from redactor.weights.runtime import frame_workers
 
 FrameHook = Callable[[np.ndarray, int], np.ndarray]
 
@@ -60,20 +64,30 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
     decoded = 0
     last_key = -stride
     held = None  # the latest frame that was not a keyframe: the clip's last frame is always analysed
+    workers = frame_workers()
+    # Keyframes are detected by a pool of workers, several at once, while this thread decodes ahead and measures
+    # the camera's motion; the tracker takes their detections strictly in frame order.
+    pending: deque[tuple[Frame, Future]] = deque()
 
-    def keyframe(frame) -> None:
-        builder.add(frame.index, frame.image, tracker.update(engine.detect(frame.image)))
+    def track(limit: int) -> None:
+        while len(pending) > limit:
+            frame, done = pending.popleft()
+            builder.add(frame.index, frame.image, tracker.update(done.result()))
 
-    for frame in progress(decode(video, info.rotation), total=info.frames, desc="analyze", enabled=show_progress):
-        motion.append(camera.update(frame.image).reshape(-1).tolist())
-        if camera.cut or frame.index - last_key >= stride:
-            keyframe(frame)
-            last_key, held = frame.index, None
-        else:
-            held = frame
-        decoded += 1
-    if held is not None:
-        keyframe(held)
+    with ThreadPoolExecutor(workers, thread_name_prefix="detect") as pool:
+        for frame in progress(decode(video, info.rotation), total=info.frames, desc="analyze",
+                              enabled=show_progress):
+            motion.append(camera.update(frame.image).reshape(-1).tolist())
+            if camera.cut or frame.index - last_key >= stride:
+                pending.append((frame, pool.submit(engine.detect, frame.image)))
+                track(workers)
+                last_key, held = frame.index, None
+            else:
+                held = frame
+            decoded += 1
+        if held is not None:
+            pending.append((held, pool.submit(engine.detect, held.image)))
+        track(0)
     _check_complete(info, decoded)
     video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded}
     table = TrackTable(video=video_meta, frames=decoded, models=engine.versions(), params=engine.params(),
@@ -163,30 +177,50 @@ class FrameAudit:
     mosaic and blur masks survive encoding, so what the encoder is given is what the file shows."""
 
     def __init__(self, detector: AuditDetector, table: TrackTable | None = None, keep: Iterable[int] = (),
-                 stride: int = 1, offset: int = 0, only: set[int] | None = None) -> None:
+                 stride: int = 1, offset: int = 0, only: set[int] | None = None,
+                 pool: ThreadPoolExecutor | None = None) -> None:
         self.detector = detector
+        # With a pool, frames are checked by its workers while the caller goes on encoding; `findings` waits for
+        # them. The caller must not change a frame's pixels after handing it over (render does not).
+        self.pool = pool
+        self._pending: deque[Future] = deque()
+        self._findings: list[Finding] = []
         self.only = only  # audit just these frames (of those the stride picks): a re-mask round's changed ones
         keep = set(keep)
         self.kept = kept_boxes(table, keep) if table is not None and keep else {}
         self.stride, self.offset = max(1, stride), offset % max(1, stride)
-        self.findings: list[Finding] = []
         self.audited: set[int] = set()
-        self.seconds = 0.0
+        self.seconds = 0.0  # summed over workers: it overlaps rendering when a pool is used
 
     def __call__(self, image: np.ndarray, index: int) -> np.ndarray:
         if index % self.stride != self.offset or (self.only is not None and index not in self.only):
             return image
         self.audited.add(index)
+        if self.pool is None:
+            self._findings += self._check(image, index)
+            return image
+        self._pending.append(self.pool.submit(self._check, image, index))
+        while len(self._pending) > 2 * frame_workers():  # bound the frames held in memory
+            self._findings += self._pending.popleft().result()
+        return image
+
+    @property
+    def findings(self) -> list[Finding]:
+        while self._pending:
+            self._findings += self._pending.popleft().result()
+        return sorted(self._findings, key=lambda f: f.frame)
+
+    def _check(self, image: np.ndarray, index: int) -> list[Finding]:
         t = time.perf_counter()
         dets = self.detector.detect(image)
         own = self.kept.get(index)
         if len(dets) and own is not None and len(own):
             inside = coverage_matrix(dets.boxes, _grow(own, 0.3)).max(axis=1) >= 0.5
             dets = dets[~inside]
-        for box, score, label in zip(dets.boxes, dets.scores, dets.labels, strict=True):
-            self.findings.append(Finding(index, LABELS[label], [float(v) for v in box], float(score)))
+        found = [Finding(index, LABELS[label], [float(v) for v in box], float(score))
+                 for box, score, label in zip(dets.boxes, dets.scores, dets.labels, strict=True)]
         self.seconds += time.perf_counter() - t
-        return image
+        return found
 
 
 def _same_boxes(a: np.ndarray | None, b: np.ndarray | None) -> bool:
@@ -259,14 +293,16 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
     detector = AuditDetector()
     stride = max(1, int(table.params.get("stride", 1)))
     recheck: set[int] | None = None  # after a re-mask, only the audited frames whose masks changed are audited again
+    pool = ThreadPoolExecutor(frame_workers(), thread_name_prefix="audit")
     try:
         while True:
             t = time.perf_counter()
-            check = FrameAudit(detector, table, keep, stride, stride // 2, recheck)
+            check = FrameAudit(detector, table, keep, stride, stride // 2, recheck, pool)
             render(video, table, staging, keep, style, params, [*hooks, check], extra_masks, show_progress)
-            seconds["render"] += round(time.perf_counter() - t - check.seconds, 2)
-            seconds["audit"] += round(check.seconds, 2)
             findings = check.findings
+            # render's wall clock includes the audit, which runs beside it; "audit" is the workers' summed time
+            seconds["render"] += round(time.perf_counter() - t, 2)
+            seconds["audit"] += round(check.seconds, 2)
             if not findings or rounds >= max_remask_rounds:
                 break
             rounds += 1
@@ -279,6 +315,7 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
         if released:
             staging.replace(out)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         staging.unlink(missing_ok=True)
     counts = {label: sum(1 for tr in table.tracks if tr.label == label
                          and not {"audit", "identity"} & set(tr.sources)) for label in LABELS}
