@@ -24,6 +24,7 @@ from redactor.media.decode import Frame
 from redactor.progress import progress
 from redactor.render.styles import STYLES
 from redactor.track.builder import TrackBuilder
+from redactor.track.flow import BoxFlow, work_grey
 from redactor.track.masks import MaskParams, kept_boxes, plan_masks
 from redactor.track.motion import CameraMotion
 from redactor.track.table import Track, TrackTable
@@ -52,42 +53,61 @@ def _check_complete(info: VideoInfo, decoded: int) -> None:
 def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionEngine | None = None,
             show_progress: bool = True) -> TrackTable:
     """Detect and track every face, plate, person and vehicle. The detectors run on keyframes (every
-    `profile.stride`-th frame, every cut, and the last frame); the camera's motion is measured on every frame."""
+    `profile.stride`-th frame, every cut, and the last frame); between keyframes the boxes found are carried along
+    by optical flow (redactor.track.flow), so the tracker and the masks follow people who move; the camera's motion
+    is measured on every frame."""
     info = probe(video)
     engine = engine or DetectionEngine.for_video()
     stride = max(1, engine.profile.stride)
-    # ByteTrack counts lost updates, not frames: keep a lost track about one second whatever the stride.
-    tracker = MultiLabelTracker(lost_frames=max(3, round(info.fps / stride)))
+    tracker = MultiLabelTracker(lost_frames=max(5, round(info.fps)))
     builder = TrackBuilder()
     camera = CameraMotion()
+    flow = BoxFlow()
     motion: list[list[float]] = []
     decoded = 0
     last_key = -stride
-    held = None  # the latest frame that was not a keyframe: the clip's last frame is always analysed
     workers = frame_workers()
-    # Keyframes are detected by a pool of workers, several at once, while this thread decodes ahead and measures
-    # the camera's motion; the tracker takes their detections strictly in frame order.
-    pending: deque[tuple[Frame, Future]] = deque()
+    # Keyframes are detected by a pool of workers, several at once, while this thread decodes ahead; the tracker
+    # takes keyframes and the carried boxes between them strictly in frame order.
+    queue: deque[_Step] = deque()
+    held: _Step | None = None  # the latest frame that is not a keyframe: the clip's last frame is always detected
 
-    def track(limit: int) -> None:
-        while len(pending) > limit:
-            frame, done = pending.popleft()
-            builder.add(frame.index, frame.image, tracker.update(done.result()))
+    def settle(limit: int) -> None:
+        """Track the queued frames in order, waiting for detections while more than `limit` keyframes are pending."""
+        while queue:
+            step = queue[0]
+            if step.detected is not None and not step.detected.done() and \
+                    sum(s.detected is not None for s in queue) <= limit:
+                return
+            queue.popleft()
+            if step.detected is not None:
+                tracked = tracker.update(step.detected.result())
+                builder.add(step.frame.index, step.frame.image, tracked)
+                flow.seed(tracked, step.grey, step.scale)
+            else:
+                builder.add(step.frame.index, None, tracker.update(flow.step(step.grey, step.scale, step.camera)))
 
     with ThreadPoolExecutor(workers, thread_name_prefix="detect") as pool:
         for frame in progress(decode(video, info.rotation), total=info.frames, desc="analyze",
                               enabled=show_progress):
-            motion.append(camera.update(frame.image).reshape(-1).tolist())
+            moved = camera.update(frame.image)
+            motion.append(moved.reshape(-1).tolist())
+            step = _Step(frame, *work_grey(frame.image), moved)
+            if held is not None:
+                queue.append(held.between())
+                held = None
             if camera.cut or frame.index - last_key >= stride:
-                pending.append((frame, pool.submit(engine.detect, frame.image)))
-                track(workers)
-                last_key, held = frame.index, None
+                step.detected = pool.submit(engine.detect, frame.image)
+                queue.append(step)
+                last_key = frame.index
+                settle(workers)
             else:
-                held = frame
+                held = step
             decoded += 1
         if held is not None:
-            pending.append((held, pool.submit(engine.detect, held.image)))
-        track(0)
+            held.detected = pool.submit(engine.detect, held.frame.image)
+            queue.append(held)
+        settle(0)
     _check_complete(info, decoded)
     video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded}
     table = TrackTable(video=video_meta, frames=decoded, models=engine.versions(), params=engine.params(),
@@ -95,6 +115,25 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
     if out is not None:
         table.save(out)
     return table
+
+
+@dataclass
+class _Step:
+    """One frame on its way to the tracker: a keyframe with its detections to come, or a frame between keyframes
+    (which keeps only its grey copy: its pixels are not needed again)."""
+
+    frame: Frame
+    grey: np.ndarray
+    scale: float
+    camera: np.ndarray
+    detected: Future | None = None
+
+    def between(self) -> _Step:
+        return _Step(Frame(self.frame.index, self.frame.pts, self.frame.time, _NO_IMAGE), self.grey, self.scale,
+                     self.camera)
+
+
+_NO_IMAGE = np.zeros((0, 0, 3), np.uint8)
 
 
 @dataclass

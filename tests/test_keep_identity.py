@@ -43,7 +43,8 @@ def _requester_tracks(table: TrackTable, gt: dict, who: str | None = None) -> se
                 ix = max(0.0, min(b[2], gb[2]) - max(b[0], gb[0]))
                 iy = max(0.0, min(b[3], gb[3]) - max(b[1], gb[1]))
                 hits += ix * iy >= 0.5 * (gb[2] - gb[0]) * (gb[3] - gb[1])
-        if hits >= 0.5 * len(t.frames) and len(t.frames) >= 5:
+        # at least 5 frames long (analysis detects on keyframes, so a track's rows can be 4 frames apart)
+        if hits >= 0.5 * len(t.frames) and t.frames[-1] - t.frames[0] >= 4:
             out.add(t.id)
     return out
 

@@ -338,13 +338,14 @@ def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 
 def _raw_faces(table: TrackTable, keep: set[int]) -> dict[int, np.ndarray]:
-    """frame -> the boxes of faces detected there (not head guesses) in tracks that are not kept."""
+    """frame -> the boxes of faces detected there (not head guesses, nor boxes carried between keyframes by optical
+    flow, which follow whatever face is in front) in tracks that are not kept."""
     out: dict[int, list[np.ndarray]] = defaultdict(list)
     for t in table.tracks:
         if t.label != "face" or t.id in keep:
             continue
         for f, b, src in zip(t.frames, t.boxes, t.sources, strict=False):
-            if src != "head":
+            if src not in ("head", "flow"):
                 out[int(f)].append(b)
     return {f: np.asarray(v, np.float32) for f, v in out.items()}
 

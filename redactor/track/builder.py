@@ -23,13 +23,16 @@ class TrackBuilder:
         self._thumb: dict[int, tuple[float, int, np.ndarray, np.ndarray]] = {}
         self._cooccur: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
 
-    def add(self, index: int, image: np.ndarray, dets: Detections) -> None:
+    def add(self, index: int, image: np.ndarray | None, dets: Detections) -> None:
+        """One frame's tracked boxes; `image` None (or empty) for boxes carried between keyframes, which offer no
+        thumbnail (a thumbnail shows what a detector saw)."""
         for box, score, label, tid, source in zip(dets.boxes, dets.scores, dets.labels, dets.track_ids,
                                                   dets.sources, strict=True):
             tid = int(tid)
             self._rows[tid].append((index, box, float(score), source))
             self._label[tid] = int(label)
-            self._offer_thumbnail(tid, index, image, box, float(score))
+            if image is not None and image.size:
+                self._offer_thumbnail(tid, index, image, box, float(score))
         self._note_parents(dets)
 
     def _offer_thumbnail(self, tid: int, index: int, image: np.ndarray, box: np.ndarray, score: float) -> None:
@@ -62,6 +65,7 @@ class TrackBuilder:
         out = []
         for tid, rows in sorted(self._rows.items()):
             rows.sort(key=lambda r: r[0])
+            rows = _between_detections_interpolated(rows)
             parent = None
             if self._cooccur.get(tid):
                 best, count = max(self._cooccur[tid].items(), key=lambda kv: kv[1])
@@ -78,6 +82,18 @@ class TrackBuilder:
                              scores=np.array([r[2] for r in rows], np.float32), sources=[r[3] for r in rows],
                              parent=parent, thumbnail=thumb))
         return out
+
+
+def _between_detections_interpolated(rows: list) -> list:
+    """Drop the boxes carried by optical flow (source "flow") that lie between two detections of the track: there
+    the track is interpolated from what the detectors saw, which does not drift when two faces cross (carried boxes
+    can follow the face in front). Carried boxes before the first detection (a track taken over from another's
+    keyframe) and after the last one (the track's tail, up to the next keyframe) stay."""
+    found = [i for i, r in enumerate(rows) if r[3] != "flow"]
+    if len(found) < 2:
+        return rows
+    first, last = found[0], found[-1]
+    return [r for i, r in enumerate(rows) if not (first < i < last and r[3] == "flow")]
 
 
 def _grow(box: np.ndarray, frac: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:

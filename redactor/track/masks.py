@@ -89,6 +89,14 @@ def _dense(track: Track, frames: int, before: int, after: int, motion: np.ndarra
     return np.concatenate(parts_f), np.concatenate(parts_b).astype(np.float32)
 
 
+def _flow_tail(track: Track) -> int:
+    """Frames after the track's last detection that are covered by boxes carried by optical flow."""
+    detected = [int(f) for f, src in zip(track.frames, track.sources, strict=False) if src != "flow"]
+    if not detected or not track.sources:
+        return 0
+    return int(track.frames[-1]) - detected[-1]
+
+
 def _pad(boxes: np.ndarray, frac: float, min_px: float, grow: np.ndarray | None = None) -> np.ndarray:
     w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     extra = 1.0 if grow is None else grow
@@ -102,9 +110,10 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
     """frame index -> (n, 4) float32 boxes to mask, in pixels of the upright frame."""
     params = params or MaskParams()
     # Detectors ran on every `stride`-th frame only: a face first seen at a keyframe may have been there since the
-    # frame after the previous one, and one last seen may stay until the frame before the next.
+    # frame after the previous one. (After its last keyframe a track's boxes are carried by optical flow up to the
+    # next keyframe, so its end needs no more than the usual padding.)
     reach = max(1, int(table.params.get("stride", 1))) - 1
-    before, after = params.pad_before + reach, params.pad_after + reach
+    before, after = params.pad_before + reach, params.pad_after
     kept = expand_keep(table, keep or set())
     per_frame: dict[int, list[np.ndarray]] = defaultdict(list)
     motion = np.asarray(table.motion, np.float32).reshape(-1, 2, 3) if table.motion else None
@@ -119,7 +128,9 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
             frac = params.head_pad
         else:
             continue
-        frames, boxes = _dense(t, table.frames, before, after, motion)
+        # A tail carried by flow after the last detection counts toward the padding after it (the next keyframe's
+        # detectors had their chance), so padding does not stack on a tail that followed the face in front.
+        frames, boxes = _dense(t, table.frames, before, max(0, after - _flow_tail(t)), motion)
         if t.label == "person":
             boxes = head_region(boxes)
             small = (boxes[:, 3] - boxes[:, 1]) <= params.head_max_height

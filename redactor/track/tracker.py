@@ -1,6 +1,7 @@
 """Tracking with ByteTrack from the maintained `trackers` package (one tracker per label, so a face never continues a
 plate's track). Every detection comes out with a track id: ByteTrack leaves unmatched low-confidence boxes without
-one (-1), and those become one-frame tracks of their own, so nothing detected goes unmasked."""
+one (-1), and those become one-frame tracks of their own, so nothing detected goes unmasked (or keep the id they
+came with: boxes carried between keyframes by redactor.track.flow)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ class MultiLabelTracker:
             if len(out) == 0:
                 continue
             order = np.asarray(out.data["i"], np.int64)
-            ids = np.array([self._global(label, int(t)) for t in out.tracker_id], np.int64)
+            carried = dets.track_ids[order] if dets.track_ids is not None else None
+            ids = np.array([int(carried[k]) if t < 0 and carried is not None else self._global(label, int(t))
+                            for k, t in enumerate(out.tracker_id)], np.int64)
             part = dets[order]
             parts.append(Detections(part.boxes, part.scores, part.labels, ids, part.sources))
         if not parts:
