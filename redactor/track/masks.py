@@ -89,14 +89,6 @@ def _dense(track: Track, frames: int, before: int, after: int, motion: np.ndarra
     return np.concatenate(parts_f), np.concatenate(parts_b).astype(np.float32)
 
 
-def _flow_tail(track: Track) -> int:
-    """Frames after the track's last detection that are covered by boxes carried by optical flow."""
-    detected = [int(f) for f, src in zip(track.frames, track.sources, strict=False) if src != "flow"]
-    if not detected or not track.sources:
-        return 0
-    return int(track.frames[-1]) - detected[-1]
-
-
 def _pad(boxes: np.ndarray, frac: float, min_px: float, grow: np.ndarray | None = None) -> np.ndarray:
     w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     extra = 1.0 if grow is None else grow
@@ -128,9 +120,7 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
             frac = params.head_pad
         else:
             continue
-        # A tail carried by flow after the last detection counts toward the padding after it (the next keyframe's
-        # detectors had their chance), so padding does not stack on a tail that followed the face in front.
-        frames, boxes = _dense(t, table.frames, before, max(0, after - _flow_tail(t)), motion)
+        frames, boxes = _dense(t, table.frames, before, after, motion)
         if t.label == "person":
             boxes = head_region(boxes)
             small = (boxes[:, 3] - boxes[:, 1]) <= params.head_max_height
