@@ -134,3 +134,15 @@ def test_stride_flag(tmp_path: Path, vtest: Path) -> None:
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(out.read_text())["params"]["stride"] == 1
+
+
+def test_kept_boxes_fill_the_frames_between_keyframes() -> None:
+    """The audit and the watermark look up a kept track's box on every frame, also between its keyframe rows."""
+    from redactor.track.masks import kept_boxes
+
+    track = Track(id=7, label="face", frames=np.array([4, 8]), boxes=np.float32([[10, 10, 30, 30], [50, 10, 70, 30]]),
+                  scores=np.float32([0.9, 0.9]))
+    table = TrackTable(video={}, frames=12, models={}, params={"stride": 4}, tracks=[track])
+    kept = kept_boxes(table, {7})
+    assert sorted(kept) == [4, 5, 6, 7, 8]
+    assert np.allclose(kept[6][0], [30, 10, 50, 30])

@@ -134,11 +134,14 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
 
 
 def kept_boxes(table: TrackTable, keep: set[int]) -> dict[int, np.ndarray]:
-    """frame index -> boxes of the kept tracks (for placing the visible watermark and identity checks)."""
+    """frame index -> boxes of the kept tracks (for placing the visible watermark, the audit and identity checks),
+    interpolated between a track's rows as render fills them: analysis detects on keyframes, and the audit looks
+    at the frames between them."""
     out: dict[int, list[np.ndarray]] = defaultdict(list)
     kept = expand_keep(table, keep)
     for t in table.tracks:
-        if t.id in kept:
-            for f, b in zip(t.frames, t.boxes, strict=True):
+        if t.id in kept and len(t.frames):
+            frames, boxes = _dense(t, table.frames, 0, 0)
+            for f, b in zip(frames, boxes, strict=True):
                 out[int(f)].append(b)
     return {f: np.asarray(v, np.float32) for f, v in out.items()}
