@@ -146,3 +146,17 @@ def test_kept_boxes_fill_the_frames_between_keyframes() -> None:
     kept = kept_boxes(table, {7})
     assert sorted(kept) == [4, 5, 6, 7, 8]
     assert np.allclose(kept[6][0], [30, 10, 50, 30])
+
+
+def test_a_plate_box_around_a_mask_is_the_mask() -> None:
+    """fastanpr draws plate boxes around our solid masks (a plain rectangle looks like a blank plate): a box that
+    encloses a mask filling most of it is not a finding; a plate only partly under a (larger) mask still is."""
+    from redactor.pipeline import around_a_mask
+
+    mask = np.float32([[100, 100, 226, 138]])  # a plate of 100x30 at (113, 104), padded by 25%
+    boxes = np.float32([
+        [90, 95, 240, 145],  # drawn around the mask: mask wholly inside, fills 0.64 of it
+        [30, 20, 600, 300],  # a huge box holding the mask: fills 0.03 of it
+        [163, 104, 263, 134],  # the plate itself, moved 50 px right: half out from under the mask
+    ])
+    assert around_a_mask(boxes, mask).tolist() == [True, False, False]
