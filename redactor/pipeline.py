@@ -355,10 +355,10 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
     stride = max(1, int(table.params.get("stride", 1)))
     recheck: set[int] | None = None  # after a re-mask, only the audited frames whose masks changed are audited again
     pool = ThreadPoolExecutor(frame_workers(), thread_name_prefix="audit")
+    masks = plan_masks(table, set(keep), params)  # as render plans them: the audit tells our masks from plates
     try:
         while True:
             t = time.perf_counter()
-            masks = plan_masks(table, set(keep), params)
             check = FrameAudit(detector, table, keep, stride, stride // 2, recheck, pool, masks)
             render(video, table, staging, keep, style, params, [*hooks, check], extra_masks, show_progress)
             findings = check.findings
@@ -368,11 +368,10 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
             if not findings or rounds >= max_remask_rounds:
                 break
             rounds += 1
-            before = plan_masks(table, set(keep), params)
             next_id = max((tr.id for tr in table.tracks), default=0) + 1
             table.tracks.extend(findings_as_tracks(findings, next_id))
-            after = plan_masks(table, set(keep), params)
-            recheck = {f for f in check.audited if not _same_boxes(before.get(f), after.get(f))}
+            before, masks = masks, plan_masks(table, set(keep), params)
+            recheck = {f for f in check.audited if not _same_boxes(before.get(f), masks.get(f))}
         released = not findings
         if released:
             staging.replace(out)
