@@ -176,7 +176,8 @@ def redis_db() -> Iterator[str]:
     """A Redis database of its own (flushed before and after) on the real server at 127.0.0.1:6379."""
     import redis
 
-    n = 9 + os.getpid() % 6
+    # REDACTOR_TEST_REDIS_DB gives each checkout running tests side by side a database of its own
+    n = int(os.environ.get("REDACTOR_TEST_REDIS_DB") or 9 + os.getpid() % 6)
     client = redis.Redis(host="127.0.0.1", port=6379, db=n)
     try:
         client.flushdb()
