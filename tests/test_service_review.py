@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 
@@ -92,7 +93,9 @@ def _jpeg(r: httpx.Response) -> np.ndarray:
 
 @pytest.mark.slow  # analysis, identity guard, render and audit of a 640x480 clip on the CPU: minutes here
 def test_requester_found_checked_and_released_through_the_api(service_env, tmp_path):
-    clip = make_clips(tmp_path / "clips", clips=1, frames=30, seed=5)[0]
+    # REDACTOR_REVIEW_CLIPS=N,SEED: another clip of the same maker (clip N of seed SEED), to measure on held-out ones
+    n, seed = (int(v) for v in os.environ.get("REDACTOR_REVIEW_CLIPS", "1,5").split(","))
+    clip = make_clips(tmp_path / "clips", clips=n, frames=30, seed=seed)[-1]
     gt_path = clip.with_suffix(".gt.json")
     gt = json.loads(gt_path.read_text())
     proc, base = start_api(service_env)
@@ -181,6 +184,7 @@ def test_requester_found_checked_and_released_through_the_api(service_env, tmp_p
             assert res["table_revision"] == 0
             assert [j["id"] for j in client.get("/api/v1/renders", headers=clerk,
                                                 params={"analysis_id": aid}).json()["items"]] == [render["id"]]
+            assert client.get("/api/v1/renders", headers=clerk, params={"analysis_id": "0" * 32}).json()["total"] == 0
 
             # the render plays in a browser: byte ranges
             full = client.get(f"/api/v1/renders/{render['id']}/video", headers=clerk)
@@ -210,6 +214,19 @@ def test_requester_found_checked_and_released_through_the_api(service_env, tmp_p
             print("released:", json.dumps(score), json.dumps(res["identity_check"]), json.dumps(res["identity"]))
             assert score["output_audio_streams"] == 0, score
             assert score["frames_with_unmasked"] == 0, score
+            assert score["kept_visible_fraction"] >= 0.6, score
+
+            # the other way in: the tracks under a click on the requester's head at frame 4, rendered and scored
+            ks2 = client.post(f"/api/v1/analyses/{aid}/keep-sets", headers=clerk,
+                              json={"track_ids": clicked, "reason": "청구인 본인 (화면에서 선택)"}).json()
+            r2 = wait_job(client, clerk, client.post("/api/v1/renders", headers=clerk,
+                                                     json={"keep_set_id": ks2["id"]}).json()["id"], timeout=900)
+            assert r2["status"] == "done", r2
+            clicked_out = tmp_path / "clicked.mp4"
+            clicked_out.write_bytes(client.get(f"/api/v1/renders/{r2['id']}/video", headers=clerk).content)
+            score = _score(clip, clicked_out, gt_path, gt["requester"])
+            print("clicked:", json.dumps(score))
+            assert score["frames_with_unmasked"] == 0 and score["output_audio_streams"] == 0, score
             assert score["kept_visible_fraction"] >= 0.6, score
 
             # edits: a manual box followed through the clip, then a split; each a new revision, the first kept
