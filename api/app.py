@@ -18,7 +18,10 @@ from api.routers import (
     auth,
     cameras,
     decisions,
+    edits,
+    frames,
     ledger,
+    proposals,
     provisions,
     recordings,
     releases,
@@ -31,7 +34,8 @@ from api.settings import ServiceSettings
 
 log = logging.getLogger("redactor.api")
 API = "/api/v1"
-SMALL_BODY = 1 << 20  # every route but the upload takes small JSON or forms
+SMALL_BODY = 1 << 20  # every route but the uploads takes small JSON or forms
+PHOTO_BODY = 16 << 20  # POST .../proposals: a phone's photo of the requester
 
 
 class BodyLimit:
@@ -45,7 +49,8 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             return await self.app(scope, receive, send)
         upload = scope["path"].rstrip("/") == f"{API}/recordings"
-        limit = self.upload_limit if upload else SMALL_BODY
+        photo = scope["path"].startswith(f"{API}/analyses/") and scope["path"].rstrip("/").endswith("/proposals")
+        limit = self.upload_limit if upload else PHOTO_BODY if photo else SMALL_BODY
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         status, message = 0, ""
@@ -79,6 +84,29 @@ def _store_factory():
     return store
 
 
+def offline_docs(app: FastAPI) -> None:
+    """/docs from Swagger UI's files in the swagger-ui-bundle package, served here: a city's closed network reaches
+    no CDN. (ReDoc has no packaged copy, so it is off.)"""
+    from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} API",
+                                   swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs/assets/favicon-32x32.png",
+                                   oauth2_redirect_url="/docs/oauth2-redirect")
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
 
@@ -90,7 +118,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         yield
         app.state.dispatch.shutdown()
 
-    app = FastAPI(title="redactor", version="1", lifespan=lifespan,
+    app = FastAPI(title="redactor", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Lawful release of CCTV footage (오산시 영상정보처리기기 운영 지침, 개인정보 보호법). "
                               "Log in at POST /api/v1/auth/token; each operation lists the roles it allows in "
                               "`x-roles`.")
@@ -107,11 +135,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         app.state.dispatch = CeleryDispatch(settings.broker)
     errors.install(app)
     app.add_middleware(BodyLimit, upload_limit=settings.max_upload_bytes)
-    app.add_middleware(GZipMiddleware, minimum_size=4096)
+    # pictures and video are compressed already, and a gzipped body could not answer a byte range
+    app.add_middleware(GZipMiddleware, minimum_size=4096,
+                       exclude_content_types=("text/event-stream", "video/*", "image/*", "application/zip"))
     app.include_router(health.router)
+    offline_docs(app)
     app.include_router(links.router)
-    for module in (auth, users, cameras, recordings, requests, decisions, analyses, reviews, renders,
-                   provisions, releases, ledger):
+    for module in (auth, users, cameras, recordings, requests, decisions, analyses, frames, proposals, edits,
+                   reviews, renders, provisions, releases, ledger):
         app.include_router(module.router, prefix=API)
     return app
 

@@ -9,11 +9,12 @@ import datetime as dt
 import os
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import client_address, db
+from api.ranges import serve_object
 from redactor.access_log.service import record
 from redactor.disclosure.models import Release
 from redactor.storage import LinkInvalid, sign_link, verify_link
@@ -32,23 +33,20 @@ def download_url(request: Request, key: str, lifetime: dt.timedelta) -> tuple[st
 
 @router.get("/objects/{token}", summary="Download through an expiring link (no account; every use is logged)",
             response_class=StreamingResponse)
-def download(request: Request, token: str, session: Session = Depends(db)) -> StreamingResponse:
+def download(request: Request, token: str, session: Session = Depends(db)) -> Response:
     store = request.app.state.store()
     namespace, key = verify_link(token)
     if namespace != store.namespace:
         raise LinkInvalid("the link belongs to another store")
-    chunks = store.get(key)
-    first = next(chunks, b"")  # expired or missing: a clear 410/404 before any byte is sent
-    rel = session.scalar(select(Release).where(Release.object_key == key))
-    record(session, actor=f"link:release:{rel.id}" if rel else "link", action="download",
-           target=f"release:{rel.id}" if rel else key[:128], reason="수령인 다운로드 (서명 링크)",
-           client=client_address(request))
-    session.commit()
-
-    def body():
-        yield first
-        yield from chunks
-
     name = key.rsplit("/", 1)[-1]
-    return StreamingResponse(body(), media_type="video/mp4" if name.endswith(".mp4") else "application/octet-stream",
-                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    # fails (410/404) before any byte is sent; a player's seek asks for a range and decrypts only its chunks
+    response = serve_object(request, store, key,
+                            "video/mp4" if name.endswith(".mp4") else "application/octet-stream",
+                            {"Content-Disposition": f'attachment; filename="{name}"'})
+    rel = session.scalar(select(Release).where(Release.object_key == key))
+    span = request.headers.get("range")
+    record(session, actor=f"link:release:{rel.id}" if rel else "link", action="download",
+           target=f"release:{rel.id}" if rel else key[:128],
+           reason="수령인 다운로드 (서명 링크)" + (" (부분 요청)" if span else ""), client=client_address(request))
+    session.commit()
+    return response

@@ -179,5 +179,6 @@ def load_models() -> MetaData:
     import redactor.disclosure.models  # noqa: F401
     import redactor.ledger.models  # noqa: F401
     import redactor.registry.models  # noqa: F401
+    import redactor.review.models  # noqa: F401
 
     return Base.metadata

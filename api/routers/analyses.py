@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import STAFF, client_address, current_user, db, roles
 from api.errors import NotFound
+from api.footage import analysis_table
+from api.pages import MAX_PAGE, JobOut, Page, page
 from redactor.access_log.service import record
 from redactor.disclosure.models import DisclosureRequest, Role, User
 from redactor.jobs import service
-from redactor.jobs.models import JobKind
-from redactor.jobs.steps import load_table
+from redactor.jobs.models import Job, JobKind, JobStatus
 from redactor.registry.models import Recording
 
 router = APIRouter(tags=["analyses"])
+API_PREFIX = "/api/v1"
 WORKERS = roles(Role.clerk, Role.operator, Role.privacy_officer)
 
 
@@ -49,25 +52,70 @@ def create_analysis(request: Request, body: NewAnalysis, user: User = Depends(cu
     return data
 
 
+@router.get("/analyses", response_model=Page[JobOut], summary="List analyses (newest first), by recording or request",
+            **roles(*STAFF))
+def list_analyses(recording_id: int | None = None, request_id: int | None = None,
+                  limit: int = Query(100, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0),
+                  session: Session = Depends(db)) -> dict:
+    q = select(Job).where(Job.kind == JobKind.analyze).order_by(Job.created_at.desc(), Job.id)
+    if recording_id is not None:
+        q = q.where(Job.recording_id == recording_id)
+    if request_id is not None:
+        q = q.where(Job.request_id == request_id)
+    return page(session, q, limit, offset, service.to_json)
+
+
 @router.get("/analyses/{job_id}", summary="An analysis and its progress", **roles(*STAFF))
 def get_analysis(job_id: str, session: Session = Depends(db)) -> dict:
     return service.to_json(service.get(session, job_id, JobKind.analyze))
 
 
-@router.get("/analyses/{job_id}/tracks", summary="The tracks found (ids, labels, frames, a thumbnail each)",
+class TrackRow(BaseModel):
+    id: int
+    label: str
+    first_frame: int | None
+    last_frame: int | None
+    frames: int
+    parent: int | None
+    manual: bool
+    added_by: str | None
+    thumbnail_url: str  # a JPEG (a logged view of the footage), not inlined here
+
+
+class TrackList(BaseModel):
+    analysis_id: str
+    revision: int
+    frames: int
+    video: dict
+    tracks: list[TrackRow]
+
+
+@router.get("/analyses/{job_id}/tracks", response_model=TrackList,
+            summary="The tracks of the table renders use (latest revision): ids, labels, frames, a thumbnail link",
             **roles(Role.clerk, Role.operator, Role.privacy_officer))
-def tracks(request: Request, job_id: str, reason: str = "", with_thumbnails: bool = True,
-           user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
+def tracks(request: Request, job_id: str, session: Session = Depends(db)) -> dict:
     job = service.get(session, job_id, JobKind.analyze)
-    table = load_table(request.app.state.store(), job)
-    # thumbnails are pictures of people: looking at them is a view of footage
-    record(session, actor=user.username, role=user.role, action="view", target=f"analysis:{job_id}",
-           reason=reason or (f"request:{job.request_id}" if job.request_id else "검토"), client=client_address(request))
-    return {"analysis_id": job_id, "frames": table.frames, "video": table.video | {"path": None},
+    table, revision = analysis_table(request, session, job)
+    base = f"{API_PREFIX}/analyses/{job_id}/tracks"
+    return {"analysis_id": job_id, "revision": revision, "frames": table.frames, "video": table.video | {"path": None},
             "tracks": [{"id": t.id, "label": t.label, "first_frame": int(t.frames[0]) if len(t.frames) else None,
                         "last_frame": int(t.frames[-1]) if len(t.frames) else None, "frames": len(t.frames),
-                        "parent": t.parent, "thumbnail": t.thumbnail if with_thumbnails else None}
+                        "parent": t.parent, "manual": "manual" in t.sources, "added_by": t.added_by,
+                        "thumbnail_url": f"{base}/{t.id}/thumbnail.jpg"}
                        for t in table.tracks]}
+
+
+@router.get("/jobs", response_model=Page[JobOut], summary="List jobs (newest first), by status and kind",
+            **roles(*STAFF))
+def list_jobs(status: JobStatus | None = None, kind: JobKind | None = None,
+              limit: int = Query(100, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0),
+              session: Session = Depends(db)) -> dict:
+    q = select(Job).order_by(Job.created_at.desc(), Job.id)
+    if status is not None:
+        q = q.where(Job.status == status)
+    if kind is not None:
+        q = q.where(Job.kind == kind)
+    return page(session, q, limit, offset, service.to_json)
 
 
 @router.get("/jobs/{job_id}", summary="Any job's status and progress (step, frames done, total)", **roles(*STAFF))

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import client_address, current_user, db, roles
 from api.errors import NotFound
 from api.links import download_url
+from api.pages import MAX_PAGE, Page, page
 from api.routers.analyses import submit
 from redactor.access_log.service import record
 from redactor.disclosure.models import DisclosureRequest, Provision, Release, Role, User
@@ -64,6 +66,30 @@ def create_release(request: Request, body: NewRelease, user: User = Depends(curr
     data = service.to_json(job)
     submit(request, session, job)
     return data
+
+
+class ReleaseOut(BaseModel):
+    id: int
+    request_id: int | None
+    provision_id: int | None
+    form: str
+    released_at: str
+    released_by: str
+    expires_at: str | None
+    ledger_number: int | None
+
+
+@router.get("", response_model=Page[ReleaseOut], summary="List releases (newest first), by request or provision",
+            **roles(Role.privacy_officer, Role.center_head, Role.clerk, Role.auditor))
+def list_releases(request_id: int | None = None, provision_id: int | None = None,
+                  limit: int = Query(100, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0),
+                  session: Session = Depends(db)) -> dict:
+    q = select(Release).order_by(Release.id.desc())
+    if request_id is not None:
+        q = q.where(Release.request_id == request_id)
+    if provision_id is not None:
+        q = q.where(Release.provision_id == provision_id)
+    return page(session, q, limit, offset, release_json)
 
 
 @router.get("/{release_id}", summary="One release", **roles(Role.privacy_officer, Role.center_head, Role.clerk,

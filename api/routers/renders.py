@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import STAFF, client_address, current_user, db, roles
 from api.errors import NotFound
+from api.pages import MAX_PAGE, JobOut, Page, page
+from api.ranges import serve_object
 from api.routers.analyses import submit
 from redactor.access_log.service import record
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
 from redactor.jobs import service
-from redactor.jobs.models import JobKind, JobStatus, KeepSet
+from redactor.jobs.models import Job, JobKind, JobStatus, KeepSet
 
 router = APIRouter(prefix="/renders", tags=["renders"])
 
@@ -48,26 +51,29 @@ def create_render(request: Request, body: NewRender, user: User = Depends(curren
     return data
 
 
+@router.get("", response_model=Page[JobOut], summary="List renders (newest first), by analysis", **roles(*STAFF))
+def list_renders(analysis_id: str | None = Query(None, max_length=32), limit: int = Query(100, ge=1, le=MAX_PAGE),
+                 offset: int = Query(0, ge=0), session: Session = Depends(db)) -> dict:
+    q = select(Job).where(Job.kind == JobKind.render).order_by(Job.created_at.desc(), Job.id)
+    if analysis_id is not None:
+        q = q.where(Job.parent_id == analysis_id)
+    return page(session, q, limit, offset, service.to_json)
+
+
 @router.get("/{job_id}", summary="A render, its audit findings and progress", **roles(*STAFF))
 def get_render(job_id: str, session: Session = Depends(db)) -> dict:
     return service.to_json(service.get(session, job_id, JobKind.render))
 
 
-@router.get("/{job_id}/video", summary="Watch the masked render before release (logged)",
+@router.get("/{job_id}/video", summary="Watch the masked render before release (logged; HTTP Range for seeking)",
             response_class=StreamingResponse, **roles(Role.clerk, Role.privacy_officer))
 def video(request: Request, job_id: str, reason: str = "", user: User = Depends(current_user),
-          session: Session = Depends(db)) -> StreamingResponse:
+          session: Session = Depends(db)) -> Response:
     job = service.get(session, job_id, JobKind.render)
     key = job.result.get("object_key")
     if job.status != JobStatus.done or not key:
         raise NotFound(f"render {job_id} has no audited output ({job.status})")
-    chunks = request.app.state.store().get(key)
-    first = next(chunks, b"")  # fail here (404/410) rather than mid-stream
+    response = serve_object(request, request.app.state.store(), key, "video/mp4")  # fails (404/410) before a byte
     record(session, actor=user.username, role=user.role, action="view", target=f"render:{job_id}",
            reason=reason or (f"request:{job.request_id}" if job.request_id else "검토"), client=client_address(request))
-
-    def body():
-        yield first
-        yield from chunks
-
-    return StreamingResponse(body(), media_type="video/mp4")
+    return response

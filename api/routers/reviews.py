@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from api.deps import STAFF, current_user, db, roles
 from api.errors import NotFound
+from api.footage import analysis_table
 from redactor.db import utcnow
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
 from redactor.jobs import service
 from redactor.jobs.models import JobKind, KeepSet
-from redactor.jobs.steps import load_table
 
 router = APIRouter(tags=["reviews"])
 
@@ -35,7 +35,7 @@ def keep_set_json(k: KeepSet) -> dict:
 def create_keep_set(request: Request, job_id: str, body: NewKeepSet, user: User = Depends(current_user),
                     session: Session = Depends(db)) -> dict:
     job = service.get(session, job_id, JobKind.analyze)
-    table = load_table(request.app.state.store(), job)
+    table, _ = analysis_table(request, session, job)  # the latest revision: manual tracks can be kept too
     unknown = set(body.track_ids) - {t.id for t in table.tracks}
     if unknown:
         raise BadInput(f"no track {', '.join(map(str, sorted(unknown)))} in analysis {job_id}")

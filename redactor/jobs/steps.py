@@ -54,6 +54,7 @@ class _CountingEngine:
 
 def analyze_step(job_id: str, progress: service.Progress) -> None:
     from redactor.detect.engine import DetectionEngine
+    from redactor.identify.embeddings import enrich_embeddings
     from redactor.media import probe
     from redactor.pipeline import analyze
     from redactor.registry.models import Recording
@@ -77,6 +78,10 @@ def analyze_step(job_id: str, progress: service.Progress) -> None:
 
         progress("analyze", 0, info.frames, force=True)
         table = analyze(video, engine=_CountingEngine(DetectionEngine.for_video(), tick), show_progress=False)
+        # Face embeddings now, while the video is at hand: a reviewer's photo is then compared at once
+        # (POST .../proposals), and the identity guard of every render has its reference crops.
+        progress("embed", force=True)
+        enrich_embeddings(table, video)
         progress("store", force=True)
         table_path = Path(tmp) / "tracks.json"
         table.save(table_path)
@@ -104,9 +109,23 @@ def load_table(store, analysis: Job):
         return TrackTable.load(tmp.name)
 
 
+def identity_summary(events: list[dict]) -> dict:
+    """What the render's status says of the identity guard: verified, or which kept tracks could not be checked
+    (no face large enough to compare) and how many frames of them went unverified, when the guard reports it."""
+    unverified = [e for e in events if "unverifi" in str(e.get("event", "")) or e.get("unverified_frames")]
+    frames = sum(int(e.get("unverified_frames") or 0) for e in unverified)
+    return {"verified": not unverified, "unverified_events": len(unverified), "unverified_frames": frames,
+            "swaps": sum(1 for e in events if "mismatch" in str(e.get("event", "")))}
+
+
 def render_step(job_id: str, progress: service.Progress) -> None:
+    """Render a keep-set as the command line's `redact` does: the identity guard first (kept tracks checked face by
+    face against the requester: redactor.identify.guard), then mask, encode and the audit. The table is the
+    analysis's latest revision (manual boxes, splits)."""
+    from redactor.identify.guard import guard_for
     from redactor.pipeline import redact
     from redactor.registry.models import Recording
+    from redactor.review.service import latest_consent, read_table, table_key
 
     with session_scope() as s:
         job = service.get(s, job_id, JobKind.render)
@@ -120,12 +139,21 @@ def render_step(job_id: str, progress: service.Progress) -> None:
             raise BadInput(f"recording {analysis.recording_id} does not exist or was destroyed")
         keep, key, expires = keep_set.tracks, rec.object_key, rec.expires_at
         style = params.get("style", "solid")
+        tkey, revision = table_key(s, analysis)
+        consent = latest_consent(s, analysis.id)
+        consent = consent.record | {"id": consent.id} if consent is not None else None
     store = open_store()
     with tempfile.TemporaryDirectory(prefix="redactor-render-") as tmp:
         progress("fetch", force=True)
-        table = load_table(store, analysis)
+        table = read_table(store, tkey)
         video = fetch(store, key, Path(tmp) / "input.video")
         out = Path(tmp) / "render.mp4"
+        progress("identity", force=True)
+        # The photo is never stored, so the reference is the kept tracks' own best crops (as `redactor redact
+        # --keep`); a render with no keep-set masks everyone and has no identity to check.
+        guard = guard_for(table, keep, video)
+        if guard is not None:
+            keep = [*keep, *guard.prepare()]
         progress("render", 0, table.frames, force=True)
         count = [0]
 
@@ -134,10 +162,13 @@ def render_step(job_id: str, progress: service.Progress) -> None:
             progress("render" if count[0] <= table.frames else "re-render", done=count[0] % (table.frames + 1))
             return image
 
-        report = redact(video, out, keep, style, table=table, hooks=[hook], show_progress=False)
+        report = redact(video, out, keep, style, table=table, hooks=[guard.restore, hook] if guard else [hook],
+                        extra_masks=guard, show_progress=False)
+        identity = guard.events if guard else []
         result = {"kept": report.kept, "findings": report.findings, "frames": report.frames,
                   "remask_rounds": report.remask_rounds, "released": report.released, "style": style,
-                  "output_sha256": report.output_sha256, "models": report.models}
+                  "output_sha256": report.output_sha256, "models": report.models, "table_revision": revision,
+                  "identity": identity, "identity_check": identity_summary(identity), "consent": consent}
         if not report.released:
             # Fail closed: the audit found faces or plates outside the kept tracks; nothing is stored for release.
             with session_scope() as s:
@@ -152,7 +183,8 @@ def render_step(job_id: str, progress: service.Progress) -> None:
     with session_scope() as s:
         job = service.get(s, job_id, lock=True)
         if job.status == JobStatus.running:
-            service.finish(s, job, result)
+            verified = result["identity_check"]["verified"]
+            service.finish(s, job, result, step="done" if verified else "done: identity unverified")
 
 
 def release_step(job_id: str, progress: service.Progress) -> None:

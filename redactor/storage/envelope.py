@@ -133,3 +133,44 @@ def open_chunks(src: BinaryIO, data_key: bytes, object_id: str) -> Iterator[byte
                 raise DecryptionFailed(f"{object_id}: data after the final chunk")
             return
         index += 1
+
+
+def plain_size(sealed: int, chunk: int = CHUNK) -> int:
+    """The plaintext length of a sealed object of `sealed` bytes (the inverse of `sealed_size`)."""
+    rest = sealed - HEADER_LEN - TAG_LEN
+    if rest < 0:
+        raise DecryptionFailed("not a sealed object (too short)")
+    full, last = divmod(rest, chunk + TAG_LEN)
+    if last >= chunk:
+        raise DecryptionFailed("the sealed size does not fit its chunking (truncated or altered)")
+    return full * chunk + last
+
+
+def open_range(read_at, sealed: int, data_key: bytes, object_id: str, start: int, stop: int) -> Iterator[bytes]:
+    """Plaintext bytes [start, stop) of a sealed object, decrypting only the chunks that hold them.
+
+    `read_at(offset, length)` returns that many sealed bytes from `offset`; `sealed` is the object's sealed size.
+    Each chunk still authenticates its number, its object and whether it is the last, so a chunk moved, renamed or
+    cut short fails to open exactly as in `open_chunks`."""
+    header = read_at(0, HEADER_LEN)
+    if len(header) != HEADER_LEN or header[:4] != MAGIC:
+        raise DecryptionFailed(f"{object_id}: not a sealed object")
+    (chunk,) = struct.unpack(">I", header[4:8])
+    size = plain_size(sealed, chunk)
+    start, stop = max(0, start), min(stop, size)
+    if start >= stop:
+        return
+    aead = AESGCM(data_key)
+    last_index = size // chunk  # the final (short, possibly empty) chunk
+    for index in range(start // chunk, (stop - 1) // chunk + 1):
+        offset = HEADER_LEN + index * (chunk + TAG_LEN)
+        want = (chunk if index < last_index else size - index * chunk) + TAG_LEN
+        data = read_at(offset, want)
+        final = index == last_index
+        try:
+            plain = aead.decrypt(header[8:] + struct.pack(">I", index), data, _aad(header, object_id, index, final))
+        except InvalidTag:
+            raise DecryptionFailed(f"{object_id}: chunk {index} does not open (wrong key, or altered data)") from None
+        lo = max(start - index * chunk, 0)
+        hi = min(stop - index * chunk, len(plain))
+        yield plain[lo:hi]

@@ -37,7 +37,7 @@ from redactor.storage.base import (
     open_source,
     utcnow,
 )
-from redactor.storage.envelope import ChunkReader, SealingReader, open_chunks, sealed_size
+from redactor.storage.envelope import ChunkReader, SealingReader, open_chunks, open_range, plain_size, sealed_size
 from redactor.storage.keystore import KeyStore
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,32 @@ class S3Store:
             raise ObjectExpired(f"{key}: past its expiry")
         dk = self.keys.load(key)
         yield from open_chunks(ChunkReader(self._stream(key)), dk, self.keys.object_id(key))
+
+    def size(self, key: str) -> int:
+        """Plaintext bytes (what `get` yields), from the sealed object's size."""
+        try:
+            return plain_size(self.client.stat_object(self.bucket, check_key(key)).size)
+        except S3Error as err:
+            if err.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                raise ObjectMissing(f"{key}: no such object") from None
+            raise
+
+    def get_range(self, key: str, start: int, stop: int, now: datetime | None = None) -> Iterator[bytes]:
+        """Plaintext bytes [start, stop), fetching and decrypting only the chunks that hold them (HTTP Range)."""
+        if self.expiry(key) <= (now or utcnow()):
+            raise ObjectExpired(f"{key}: past its expiry")
+        dk = self.keys.load(key)
+        sealed = self.client.stat_object(self.bucket, check_key(key)).size
+
+        def read_at(offset: int, length: int) -> bytes:
+            resp = self.client.get_object(self.bucket, key, offset=offset, length=length)
+            try:
+                return resp.read()
+            finally:
+                resp.close()
+                resp.release_conn()
+
+        yield from open_range(read_at, sealed, dk, self.keys.object_id(key), start, stop)
 
     def sealed_bytes(self, key: str) -> Iterator[bytes]:
         return self._stream(key)

@@ -65,3 +65,32 @@ class BoxFlow:
             moved[i] = live.boxes[i] + np.array([dx, dy, dx, dy], np.float32)
         self._live = Detections(moved.astype(np.float32), live.scores, live.labels, live.track_ids, live.sources)
         return self._live
+
+
+FB_ERROR_PX = 2.0  # work-scale px: a point that does not come back to where it started was not followed
+MIN_POINTS = 4  # of the 9 in a box: fewer followed points and the box is lost
+
+
+def carry_box(prev: np.ndarray, grey: np.ndarray, box: np.ndarray, scale: float) -> np.ndarray | None:
+    """One box from grey frame `prev` into `grey` (work-scale copies, see `work_grey`): the median Lucas-Kanade
+    motion of the points that flow forward and back to where they started; None when too few do (the box is lost:
+    covered, gone out of the picture, or too blurred to follow). A reviewer's manual box is carried so."""
+    b = np.asarray(box, np.float32) * scale
+    w, h = b[2] - b[0], b[3] - b[1]
+    if w < 2 or h < 2:
+        return None
+    gx, gy = np.meshgrid(_GRID, _GRID)
+    pts = np.stack([b[0] + w * gx.ravel(), b[1] + h * gy.ravel()], -1).reshape(-1, 1, 2).astype(np.float32)
+    nxt, ok, _ = cv2.calcOpticalFlowPyrLK(prev, grey, pts, None, **_LK)
+    back, ok_back, _ = cv2.calcOpticalFlowPyrLK(grey, prev, nxt, None, **_LK)
+    err = np.linalg.norm((back - pts).reshape(-1, 2), axis=1)
+    good = (ok.ravel() == 1) & (ok_back.ravel() == 1) & (err < FB_ERROR_PX)
+    if good.sum() < MIN_POINTS:
+        return None
+    dx, dy = np.median((nxt - pts).reshape(-1, 2)[good], axis=0) / scale
+    moved = np.asarray(box, np.float32) + np.array([dx, dy, dx, dy], np.float32)
+    H, W = grey.shape[0] / scale, grey.shape[1] / scale
+    inside = (min(moved[2], W) - max(moved[0], 0)) * (min(moved[3], H) - max(moved[1], 0))
+    if inside < 0.5 * (moved[2] - moved[0]) * (moved[3] - moved[1]) or moved[2] <= 0 or moved[3] <= 0:
+        return None  # half out of the picture: it left
+    return moved

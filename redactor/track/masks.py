@@ -55,6 +55,24 @@ def expand_keep(table: TrackTable, keep: set[int]) -> set[int]:
     return kept
 
 
+def interpolate(track: Track, frames: np.ndarray) -> np.ndarray:
+    """The track's boxes at these frames (inside its span), linear between its rows: the boxes render masks and
+    keeps between keyframes. One home for it: the frame views of the service ask it too."""
+    f, b = track.frames, track.boxes
+    if len(f) == 1:
+        return b.repeat(len(frames), 0)
+    return np.column_stack([np.interp(frames, f, b[:, k]) for k in range(4)]).astype(np.float32)
+
+
+def tracks_at(table: TrackTable, frame: int) -> list[tuple[Track, np.ndarray]]:
+    """Every track present at `frame` (between its first and last row) with its box there, as render uses it."""
+    out = []
+    for t in table.tracks:
+        if len(t.frames) and int(t.frames[0]) <= frame <= int(t.frames[-1]):
+            out.append((t, interpolate(t, np.array([frame]))[0]))
+    return out
+
+
 def _dense(track: Track, frames: int, before: int, after: int, motion: np.ndarray | None = None
            ) -> tuple[np.ndarray, np.ndarray]:
     """Frame indices and boxes over the track's whole span (gaps interpolated) plus the padding frames. Padding
@@ -63,7 +81,7 @@ def _dense(track: Track, frames: int, before: int, after: int, motion: np.ndarra
     f, b = track.frames, track.boxes
     first, last = int(f[0]), int(f[-1])
     span = np.arange(first, last + 1)
-    boxes = np.column_stack([np.interp(span, f, b[:, k]) for k in range(4)]) if len(f) > 1 else b.repeat(1, 0)
+    boxes = interpolate(track, span)
     parts_f, parts_b = [span], [boxes]
     pre = np.arange(max(0, first - before), first)
     post = np.arange(last + 1, min(frames, last + 1 + after))

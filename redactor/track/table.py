@@ -37,20 +37,25 @@ class Track:
     parent: int | None = None
     thumbnail: dict | None = None
     embeddings: list[list[float]] = field(default_factory=list)
+    added_by: str | None = None  # who drew it, for a reviewer's manual track (source "manual")
 
     def to_json(self) -> dict:
-        return {"id": int(self.id), "label": self.label, "frames": [int(f) for f in self.frames],
-                "boxes": [[round(float(v), 1) for v in b] for b in self.boxes],
-                "scores": [round(float(s), 3) for s in self.scores], "sources": list(self.sources),
-                "parent": self.parent, "thumbnail": self.thumbnail,
-                "embeddings": [[round(float(v), 5) for v in e] for e in self.embeddings]}
+        d = {"id": int(self.id), "label": self.label, "frames": [int(f) for f in self.frames],
+             "boxes": [[round(float(v), 1) for v in b] for b in self.boxes],
+             "scores": [round(float(s), 3) for s in self.scores], "sources": list(self.sources),
+             "parent": self.parent, "thumbnail": self.thumbnail,
+             "embeddings": [[round(float(v), 5) for v in e] for e in self.embeddings]}
+        if self.added_by is not None:
+            d["added_by"] = self.added_by
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> Track:
         return cls(id=int(d["id"]), label=d["label"], frames=np.asarray(d["frames"], np.int64),
                    boxes=np.asarray(d["boxes"], np.float32).reshape(-1, 4),
                    scores=np.asarray(d["scores"], np.float32), sources=list(d.get("sources", [])),
-                   parent=d.get("parent"), thumbnail=d.get("thumbnail"), embeddings=d.get("embeddings", []))
+                   parent=d.get("parent"), thumbnail=d.get("thumbnail"), embeddings=d.get("embeddings", []),
+                   added_by=d.get("added_by"))
 
 
 @dataclass
