@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.deps import client_address, db
 from redactor.access_log.service import record
 from redactor.disclosure.models import Release
+from redactor.disclosure.service import mark_handed_over
 from redactor.storage import LinkInvalid, sign_link, verify_link
 from redactor.storage.base import link_lifetime, utcnow
 
@@ -40,8 +41,9 @@ def download(request: Request, token: str, session: Session = Depends(db)) -> St
     chunks = store.get(key)
     first = next(chunks, b"")  # expired or missing: a clear 410/404 before any byte is sent
     rel = session.scalar(select(Release).where(Release.object_key == key))
-    record(session, actor=f"link:release:{rel.id}" if rel else "link", action="download",
-           target=f"release:{rel.id}" if rel else key[:128], reason="수령인 다운로드 (서명 링크)",
+    pkg = None if rel else mark_handed_over(session, key)  # a package's first download is its handover
+    target = f"release:{rel.id}" if rel else f"package:{pkg.job_id}" if pkg else key[:128]
+    record(session, actor=f"link:{target}", action="download", target=target, reason="수령인 다운로드 (서명 링크)",
            client=client_address(request))
     session.commit()
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from redactor.access_log.models import AccessRecord
 from redactor.db import utcnow
 
-ACTIONS = ("upload", "register", "view", "download", "analyze", "render", "release", "link")
+ACTIONS = ("upload", "register", "view", "download", "analyze", "render", "release", "link", "export", "hold")
 
 
 def record(session: Session, *, actor: str, action: str, target: str, reason: str = "", role: str = "",
