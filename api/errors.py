@@ -38,10 +38,12 @@ class NotFound(RedactorError):
 
 def error_body(err: RedactorError) -> dict:
     body = {"detail": scrub_paths(str(err)), "error": type(err).__name__}
-    # a refusal by a rule of the domain names the rule and the article it rests on
-    for attr in ("rule", "article"):
-        if getattr(err, attr, ""):
-            body[attr] = getattr(err, attr)
+    # a refusal by a rule of the domain names the rule and the article it rests on, in its fields and its text
+    rule, article = getattr(err, "rule", ""), getattr(err, "article", "")
+    if rule and article:
+        body |= {"rule": rule, "article": article}
+        if article not in body["detail"]:
+            body["detail"] += f" [{rule}: {article}]"
     return body
 
 
