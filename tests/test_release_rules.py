@@ -346,3 +346,18 @@ def test_no_server_path_in_messages():
     for kept in ("POST /api/v1/auth/token", "http://127.0.0.1:8000/objects/abc", "소속/직급/성명",
                  "renders/abc.mp4 missing"):
         assert scrub_paths(kept) == kept
+
+
+def test_register_export_keeps_user_text_as_text(session):
+    """A camera's text that looks like a formula stays text; a control character does not break the export."""
+    from openpyxl import load_workbook
+
+    from redactor.registry.export import register_export
+
+    rs.add_camera(session, code="OS-X", location='=HYPERLINK("http://x","y")', department="교통\x01행정과",
+                  officer="과장", staff="주무관", purpose=Purpose.교통안전, purpose_detail="교통정보")
+    ws = load_workbook(io.BytesIO(register_export(session, "xlsx"))).active
+    row = [c for c in ws[2]]
+    assert row[7].value == '=HYPERLINK("http://x","y")' and row[7].data_type == "s"
+    assert row[1].value == "교통행정과"
+    assert register_export(session, "pdf").startswith(b"%PDF")

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 
 
 def xlsx_table(sheet: str, headers: Sequence[str], rows: Sequence[Sequence]) -> bytes:
+    """Every value is data: text that looks like a formula ("=HYPERLINK(...)") stays text, and control characters
+    that the format cannot hold are dropped rather than failing the export."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
     wb = Workbook()
@@ -16,8 +19,13 @@ def xlsx_table(sheet: str, headers: Sequence[str], rows: Sequence[Sequence]) -> 
     ws.append(list(headers))
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    for r in rows:
-        ws.append(list(r))
+    for i, r in enumerate(rows, start=2):
+        for j, value in enumerate(r, start=1):
+            if isinstance(value, str):
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            cell = ws.cell(row=i, column=j, value=value)
+            if cell.data_type == "f":  # user text never becomes a formula
+                cell.data_type = "s"
     ws.freeze_panes = "A2"
     buf = io.BytesIO()
     wb.save(buf)
