@@ -29,6 +29,7 @@ from redactor.disclosure.service import (
 from redactor.errors import BadInput, FootageDestroyed
 from redactor.jobs import service
 from redactor.jobs.models import JobKind, JobStatus
+from redactor.registry.models import Camera
 
 router = APIRouter(prefix="/provisions", tags=["provisions"])
 
@@ -79,6 +80,8 @@ def _get(session: Session, provision_id: int) -> Provision:
              **roles(Role.clerk, Role.operator, Role.privacy_officer))
 def create_provision(body: NewProvision, user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
     fields = body.model_dump(exclude={"request_id"})
+    if body.camera_id is not None and session.get(Camera, body.camera_id) is None:
+        raise NotFound(f"no camera {body.camera_id}")
     req = None
     if body.request_id is not None:
         req = session.get(DisclosureRequest, body.request_id)
