@@ -17,6 +17,7 @@ from api.deps import client_address, db
 from api.ranges import serve_object
 from redactor.access_log.service import record
 from redactor.disclosure.models import Release
+from redactor.disclosure.service import mark_handed_over
 from redactor.storage import LinkInvalid, sign_link, verify_link
 from redactor.storage.base import link_lifetime, utcnow
 
@@ -44,9 +45,10 @@ def download(request: Request, token: str, session: Session = Depends(db)) -> Re
                             "video/mp4" if name.endswith(".mp4") else "application/octet-stream",
                             {"Content-Disposition": f'attachment; filename="{name}"'})
     rel = session.scalar(select(Release).where(Release.object_key == key))
+    pkg = None if rel else mark_handed_over(session, key)  # a package's first download is its handover
+    target = f"release:{rel.id}" if rel else f"package:{pkg.job_id}" if pkg else key[:128]
     span = request.headers.get("range")
-    record(session, actor=f"link:release:{rel.id}" if rel else "link", action="download",
-           target=f"release:{rel.id}" if rel else key[:128],
+    record(session, actor=f"link:{target}", action="download", target=target,
            reason="수령인 다운로드 (서명 링크)" + (" (부분 요청)" if span else ""), client=client_address(request))
     session.commit()
     return response

@@ -104,15 +104,20 @@ def police_provision_with_package(client: httpx.Client, done: dict, tmp_path) ->
     officer, clerk, auditor = done["officer"], done["clerk"], done["auditor"]
     now = dt.datetime.now(dt.UTC)
     prov = client.post("/api/v1/provisions", headers=clerk, json={
-        "ground": 6, "recipient_agency": "오산경찰서 형사과", "recipient_officer": "경위 박수사",
+        "ground": 6, "recipient_agency": "오산경찰서 형사과", "recipient_officer": "박수사", "recipient_rank": "경위",
         "purpose": "절도 사건 수사", "period_from": (now - dt.timedelta(hours=1)).isoformat(),
         "period_to": now.isoformat()})
     assert prov.status_code == 201, prov.text
     pid = prov.json()["id"]
     body = {"render_id": done["render_id"], "provision_id": pid}
-    unapproved = wait_job(client, officer, client.post("/api/v1/releases", headers=officer, json=body).json()["id"])
-    assert unapproved["status"] == "failed" and "approval" in unapproved["error"]
+    unapproved = client.post("/api/v1/releases", headers=officer, json=body)  # refused at once, nothing queued
+    assert unapproved.status_code == 409 and unapproved.json()["rule"] == "approval", unapproved.text
     assert client.post(f"/api/v1/provisions/{pid}/approvals", headers=officer, json={}).status_code == 201
+    # the 별지 3호 인수증 prints the 인계자's 소속, 직급 and 성명 from their account
+    admin = login(client, "admin")
+    me = client.get("/api/v1/auth/me", headers=officer).json()
+    assert client.patch(f"/api/v1/users/{me['id']}", headers=admin, json={
+        "display_name": "이책임", "affiliation": "오산시 안전정책과", "rank": "행정5급"}).status_code == 200
     rel = wait_job(client, officer, client.post("/api/v1/releases", headers=officer, json=body).json()["id"])
     assert rel["status"] == "done", rel
     pkg = client.post(f"/api/v1/provisions/{pid}/packages", headers=officer,
@@ -126,6 +131,8 @@ def police_provision_with_package(client: httpx.Client, done: dict, tmp_path) ->
     zipped.write_bytes(httpx.get(link.json()["url"], timeout=60).content)
     v = verify_package(zipped)
     assert v.manifest["ledger_entry"] == rel["result"]["ledger_number"] and v.manifest["basis"] == "32-1-6"
+    assert v.manifest["recipient"] == {"affiliation": "오산경찰서 형사과", "rank": "경위", "name": "박수사"}
+    assert v.manifest["handed_over_by"]["rank"] == "행정5급"
     kinds = [e["kind"] for e in client.get("/api/v1/ledger", headers=auditor).json()]
     assert kinds == ["열람", "제공"]
 

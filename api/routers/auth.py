@@ -34,4 +34,5 @@ def token(request: Request, username: Annotated[str, Form(max_length=64)],
 
 @router.get("/me", summary="The account behind the token", **roles(*ALL_ROLES))
 def me(user: User = Depends(current_user)) -> dict:
-    return {"id": user.id, "username": user.username, "role": user.role, "display_name": user.display_name}
+    return {"id": user.id, "username": user.username, "role": user.role, "display_name": user.display_name,
+            "affiliation": user.affiliation, "rank": user.rank}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,6 +13,7 @@ from sqlalchemy.orm import Session
 from api.deps import ALL_ROLES, db, roles
 from api.errors import NotFound
 from redactor.disclosure.models import Role
+from redactor.registry.export import register_export
 from redactor.registry.models import Camera, Purpose
 from redactor.registry.service import add_camera
 
@@ -37,6 +41,16 @@ def camera_json(c: Camera) -> dict:
 @router.get("", summary="List cameras", **roles(*ALL_ROLES))
 def list_cameras(session: Session = Depends(db)) -> list[dict]:
     return [camera_json(c) for c in session.scalars(select(Camera).order_by(Camera.code))]
+
+
+@router.get("/register", summary="별지 1호 설치현황(총괄): the camera register as xlsx or pdf", response_class=Response,
+            **roles(Role.admin, Role.privacy_officer, Role.center_head, Role.auditor))
+def register(session: Session = Depends(db),
+             format: Literal["xlsx", "pdf"] = Query("xlsx")) -> Response:
+    media = {"pdf": "application/pdf",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[format]
+    return Response(register_export(session, format), media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="cameras.{format}"'})
 
 
 @router.post("", status_code=201, summary="Register a camera", **roles(Role.admin, Role.privacy_officer))

@@ -12,6 +12,7 @@ from api.deps import current_user, db, roles
 from api.errors import NotFound
 from api.routers.requests import get_request
 from redactor.disclosure.models import Decision, Outcome, Role, User
+from redactor.disclosure.rules import GROUND_2_CONVERTED_MESSAGE
 from redactor.disclosure.service import decide
 
 router = APIRouter(prefix="/requests/{request_id}/decisions", tags=["decisions"])
@@ -26,14 +27,22 @@ class NewDecision(BaseModel):
 
 
 def decision_json(d: Decision) -> dict:
-    return {"id": d.id, "request_id": d.request_id, "outcome": d.outcome, "refusal_ground": d.refusal_ground,
-            "reasons": d.reasons, "appeal_route": d.appeal_route, "withheld": d.withheld,
-            "postponed_until": d.postponed_until.isoformat() if d.postponed_until else None,
-            "decided_at": d.decided_at.isoformat(), "decided_by": d.decided_by,
-            "notice": f"/api/v1/requests/{d.request_id}/decisions/{d.id}/notice"}
+    out = {"id": d.id, "request_id": d.request_id, "outcome": d.outcome, "refusal_ground": d.refusal_ground,
+           "reasons": d.reasons, "appeal_route": d.appeal_route, "withheld": d.withheld,
+           "postponed_until": d.postponed_until.isoformat() if d.postponed_until else None,
+           "decided_at": d.decided_at.isoformat(), "decided_by": d.decided_by,
+           "notice": f"/api/v1/requests/{d.request_id}/decisions/{d.id}/notice",
+           "converted_from": None, "message": None}
+    if d.converted_from:
+        outcome, _, ground = d.converted_from.partition(":")
+        out["converted_from"] = {"outcome": outcome, "refusal_ground": int(ground) if ground else None}
+        out["message"] = GROUND_2_CONVERTED_MESSAGE
+    return out
 
 
 @router.post("", status_code=201, summary="Decide a request (grant, postpone, limit, refuse) and make its notice",
+             description="A refusal on ground 2 of 제33조③ is stored as a postponement for masking (the answer says "
+                         "so: `converted_from` and `message`). A closed request takes no new decision (409).",
              **roles(Role.clerk, Role.privacy_officer))
 def create_decision(request_id: int, body: NewDecision, user: User = Depends(current_user),
                     session: Session = Depends(db)) -> dict:

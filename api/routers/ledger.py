@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import db, roles
+from api.deps import client_address, current_user, db, roles
 from api.errors import NotFound
-from redactor.access_log.service import listing
-from redactor.disclosure.models import Role
+from redactor.access_log.service import listing, record
+from redactor.disclosure.models import Role, User
 from redactor.ledger.entry import entry_dict
+from redactor.ledger.export import export_bytes
 from redactor.ledger.keys import load_signing_key
 from redactor.ledger.models import LedgerEntry
 from redactor.ledger.service import Ledger
@@ -25,6 +29,27 @@ def entries(session: Session = Depends(db), after: int = Query(0, ge=0, le=2**31
             limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
     q = select(LedgerEntry).where(LedgerEntry.number > after).order_by(LedgerEntry.number).limit(limit)
     return [entry_dict(e) for e in session.scalars(q)]
+
+
+MEDIA = {"jsonl": "application/x-ndjson", "pdf": "application/pdf",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@router.get("/ledger/export", summary="The 관리대장 (별지 2호) as xlsx, pdf or jsonl (verifiable offline)",
+            description="jsonl: the exact leaf bytes with their signed checkpoints (`redactor ledger verify --file`). "
+                        "xlsx/pdf: the form's columns. `with_personal` (the privacy officer only) adds the names that "
+                        "are not erased; each export is logged.",
+            response_class=Response, **roles(Role.auditor, Role.privacy_officer))
+def export(request: Request, format: Literal["xlsx", "pdf", "jsonl"] = Query(...),
+           with_personal: bool = False, user: User = Depends(current_user),
+           session: Session = Depends(db)) -> Response:
+    if with_personal and (format == "jsonl" or Role(user.role) != Role.privacy_officer):
+        raise HTTPException(403, detail="only the privacy officer (총괄책임관) exports names, and only as xlsx or pdf")
+    data = export_bytes(session, format, with_personal=with_personal)
+    record(session, actor=user.username, role=user.role, action="export", target="ledger",
+           reason=f"관리대장 {format}" + (" (개인정보 포함)" if with_personal else ""), client=client_address(request))
+    return Response(data, media_type=MEDIA[format],
+                    headers={"Content-Disposition": f'attachment; filename="ledger.{format}"'})
 
 
 @router.get("/ledger/verify", summary="Verify the hash chain, checkpoints and signatures", **READERS)

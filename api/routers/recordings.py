@@ -21,8 +21,8 @@ from redactor.db import utcnow
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
 from redactor.media import probe
-from redactor.registry.models import Camera, Recording
-from redactor.registry.service import add_recording, expiry_for
+from redactor.registry.models import Camera, Hold, Recording
+from redactor.registry.service import active_holds, add_recording, expiry_for, place_hold, release_hold
 
 router = APIRouter(prefix="/recordings", tags=["recordings"])
 CHUNK = 1 << 20
@@ -31,7 +31,8 @@ CHUNK = 1 << 20
 def recording_json(r: Recording) -> dict:
     return {"id": r.id, "camera_id": r.camera_id, "start_at": r.start_at.isoformat(), "end_at": r.end_at.isoformat(),
             "collected_at": r.collected_at.isoformat(), "expires_at": r.expires_at.isoformat(),
-            "destroyed_at": r.destroyed_at.isoformat() if r.destroyed_at else None, "file": r.file_name}
+            "destroyed_at": r.destroyed_at.isoformat() if r.destroyed_at else None, "file": r.file_name,
+            "held": bool(active_holds(r))}
 
 
 def _camera(session: Session, camera_id: int) -> Camera:
@@ -65,7 +66,8 @@ def upload(request: Request, file: Annotated[UploadFile, File(description="the v
     cam = _camera(session, camera_id)
     store = request.app.state.store()
     with tempfile.TemporaryDirectory(prefix="redactor-upload-") as tmp:
-        path = Path(tmp) / "upload.video"
+        # named "upload": a message about the file (probe's) names it so, never by its temporary folder
+        path = Path(tmp) / "upload"
         size = 0
         with open(path, "wb") as out:
             while chunk := file.file.read(CHUNK):
@@ -73,7 +75,10 @@ def upload(request: Request, file: Annotated[UploadFile, File(description="the v
                 if size > limit:
                     raise BadInput(f"the upload is larger than the limit of {limit} bytes")
                 out.write(chunk)
-        info = probe(path)  # the type check: a real video stream, whatever the file is called
+        try:
+            info = probe(path)  # the type check: a real video stream, whatever the file is called
+        except BadInput as err:
+            raise BadInput(str(err).replace(str(path), "the upload")) from None
         start, end = _span(info, start_at, end_at)
         key = f"recordings/{cam.code}/{uuid.uuid4().hex}.{_ext(info.codec)}"
         expires = expiry_for(cam, end)
@@ -105,7 +110,7 @@ def register(request: Request, body: RegisterPath, user: User = Depends(current_
         raise BadInput("registration from a server path is off: set REDACTOR_IMPORT_DIRS")
     path = Path(body.path).expanduser().resolve()
     if not any(path.is_relative_to(d) for d in allowed):
-        raise BadInput(f"{body.path}: not inside an allowed import folder")
+        raise BadInput("the path is not inside an allowed import folder (REDACTOR_IMPORT_DIRS)")
     cam = _camera(session, body.camera_id)
     info = probe(path)
     start, end = _span(info, body.start_at, body.end_at)
@@ -129,3 +134,60 @@ def get_recording(recording_id: int, session: Session = Depends(db)) -> dict:
     if rec is None:
         raise NotFound(f"no recording {recording_id}")
     return recording_json(rec)
+
+
+class NewHold(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="why the footage is kept past its 30 days "
+                                                                   "(제35조①: another law, an investigation...)")
+    until: AwareDatetime | None = Field(None, description="when the hold ends by itself (none: until released)")
+
+
+class HoldRelease(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="why the hold ends")
+
+
+def hold_json(h: Hold) -> dict:
+    def iso(t):
+        return t.isoformat() if t else None
+
+    return {"id": h.id, "recording_id": h.recording_id, "reason": h.reason, "approved_by": h.approved_by,
+            "until": iso(h.until), "created_at": iso(h.created_at), "released_at": iso(h.released_at),
+            "released_by": h.released_by, "release_reason": h.release_reason}
+
+
+def _recording(session: Session, recording_id: int) -> Recording:
+    rec = session.get(Recording, recording_id)
+    if rec is None:
+        raise NotFound(f"no recording {recording_id}")
+    return rec
+
+
+@router.post("/{recording_id}/holds", status_code=201, tags=["holds"],
+             summary="Hold a recording past its 30 days, with the reason (제35조① exceptions)",
+             **roles(Role.privacy_officer, Role.center_head))
+def create_hold(request: Request, recording_id: int, body: NewHold, user: User = Depends(current_user),
+                session: Session = Depends(db)) -> dict:
+    hold = place_hold(session, _recording(session, recording_id), reason=body.reason.strip(),
+                      approved_by=user.username, until=body.until)
+    record(session, actor=user.username, role=user.role, action="hold", target=f"recording:{recording_id}",
+           reason=body.reason, client=client_address(request))
+    return hold_json(hold)
+
+
+@router.get("/{recording_id}/holds", tags=["holds"], summary="A recording's holds", **roles(*STAFF, Role.auditor))
+def list_holds(recording_id: int, session: Session = Depends(db)) -> list[dict]:
+    return [hold_json(h) for h in _recording(session, recording_id).holds]
+
+
+@router.post("/{recording_id}/holds/{hold_id}/release", tags=["holds"],
+             summary="End a hold, with the reason: the 30-day clock decides again",
+             **roles(Role.privacy_officer, Role.center_head))
+def end_hold(request: Request, recording_id: int, hold_id: int, body: HoldRelease, user: User = Depends(current_user),
+             session: Session = Depends(db)) -> dict:
+    hold = session.get(Hold, hold_id)
+    if hold is None or hold.recording_id != _recording(session, recording_id).id:
+        raise NotFound(f"no hold {hold_id} on recording {recording_id}")
+    release_hold(session, hold, reason=body.reason.strip(), released_by=user.username)
+    record(session, actor=user.username, role=user.role, action="hold", target=f"recording:{recording_id}",
+           reason=f"보존 해제: {body.reason}", client=client_address(request))
+    return hold_json(hold)

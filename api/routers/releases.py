@@ -1,5 +1,8 @@
 """Releases: an audited render, watermarked (visible + forensic, naming the ledger entry), stored with its expiry,
-recorded in the 관리대장; the recipient downloads through an expiring signed link, without an account."""
+recorded in the 관리대장; the recipient downloads through an expiring signed link, without an account.
+
+Whether a render may go to a request or a provision is decided here, on the POST, by the disclosure rules
+(`check_release`): a refusal is a 409 naming the rule and its article, and no job is queued."""
 
 from __future__ import annotations
 
@@ -17,9 +20,10 @@ from api.pages import MAX_PAGE, Page, page
 from api.routers.analyses import submit
 from redactor.access_log.service import record
 from redactor.disclosure.models import DisclosureRequest, Provision, Release, Role, User
-from redactor.errors import BadInput
+from redactor.disclosure.service import check_release
+from redactor.errors import FootageDestroyed
 from redactor.jobs import service
-from redactor.jobs.models import JobKind, JobStatus
+from redactor.jobs.models import JobKind
 
 router = APIRouter(prefix="/releases", tags=["releases"])
 
@@ -45,20 +49,25 @@ class NewLink(BaseModel):
 def release_json(r: Release) -> dict:
     return {"id": r.id, "request_id": r.request_id, "provision_id": r.provision_id, "form": r.form,
             "released_at": r.released_at.isoformat(), "released_by": r.released_by,
-            "expires_at": r.expires_at.isoformat() if r.expires_at else None, "ledger_number": r.ledger_number}
+            "expires_at": r.expires_at.isoformat() if r.expires_at else None, "ledger_number": r.ledger_number,
+            "destroyed_at": r.destroyed_at.isoformat() if r.destroyed_at else None}
 
 
 @router.post("", status_code=202, summary="Release an audited render (queued: watermark, store, ledger row)",
+             description="Refused at once (409, with `rule` and `article`) when the law or the request does not "
+                         "allow it: no grant (제33조③) or no approval (제32조②③); footage of another camera or "
+                         "outside the period asked for; someone kept visible in an anonymised provision "
+                         "(제32조①4) or kept for another requester (표준지침 44조). 410 once the footage is destroyed.",
              **roles(Role.privacy_officer, Role.center_head))
 def create_release(request: Request, body: NewRelease, user: User = Depends(current_user),
                    session: Session = Depends(db)) -> dict:
     render = service.get(session, body.render_id, JobKind.render)
-    if render.status != JobStatus.done:
-        raise BadInput(f"render {render.id} is {render.status}: only an audited render is released")
-    if body.request_id is not None and session.get(DisclosureRequest, body.request_id) is None:
+    req = prov = None
+    if body.request_id is not None and (req := session.get(DisclosureRequest, body.request_id)) is None:
         raise NotFound(f"no request {body.request_id}")
-    if body.provision_id is not None and session.get(Provision, body.provision_id) is None:
+    if body.provision_id is not None and (prov := session.get(Provision, body.provision_id)) is None:
         raise NotFound(f"no provision {body.provision_id}")
+    check_release(session, render, request=req, provision=prov)
     job = service.create(session, JobKind.release, user.display_name or user.username,
                          {"render_id": render.id, "expires_days": body.expires_days},
                          recording_id=render.recording_id, request_id=body.request_id,
@@ -108,6 +117,9 @@ def create_link(request: Request, release_id: int, body: NewLink, user: User = D
     rel = session.get(Release, release_id)
     if rel is None:
         raise NotFound(f"no release {release_id}")
+    if rel.destroyed_at is not None:
+        raise FootageDestroyed(f"release {rel.id}: its copy was destroyed with its footage "
+                               f"({rel.destroyed_at.isoformat()})")
     hours = min(body.hours, request.app.state.settings.link_hours_max)
     url, until = download_url(request, rel.object_key, dt.timedelta(hours=hours))
     basis = f"request:{rel.request_id}" if rel.request_id else f"provision:{rel.provision_id}"

@@ -38,7 +38,7 @@ def create_render(request: Request, body: NewRender, user: User = Depends(curren
     k = session.get(KeepSet, body.keep_set_id)
     if k is None:
         raise NotFound(f"no keep-set {body.keep_set_id}")
-    analysis = service.get(session, k.analysis_id, JobKind.analyze)
+    analysis = service.require_live(service.get(session, k.analysis_id, JobKind.analyze))
     if analysis.status != JobStatus.done:
         raise BadInput(f"analysis {analysis.id} is {analysis.status}: render after it is done")
     job = service.create(session, JobKind.render, user.username, {"keep_set_id": k.id, "style": body.style},
@@ -69,7 +69,7 @@ def get_render(job_id: str, session: Session = Depends(db)) -> dict:
             response_class=StreamingResponse, **roles(Role.clerk, Role.privacy_officer))
 def video(request: Request, job_id: str, reason: str = "", user: User = Depends(current_user),
           session: Session = Depends(db)) -> Response:
-    job = service.get(session, job_id, JobKind.render)
+    job = service.require_live(service.get(session, job_id, JobKind.render))  # 410 once destroyed with its footage
     key = job.result.get("object_key")
     if job.status != JobStatus.done or not key:
         raise NotFound(f"render {job_id} has no audited output ({job.status})")

@@ -20,11 +20,20 @@ class NewUser(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     role: Role
     password: str = Field(min_length=8, max_length=1024)
-    display_name: str = Field("", max_length=128)
+    display_name: str = Field("", max_length=128, description="성명")
+    affiliation: str = Field("", max_length=128, description="소속 (별지 3호 인계자)")
+    rank: str = Field("", max_length=64, description="직급 (별지 3호 인계자)")
+
+
+class Profile(BaseModel):
+    display_name: str | None = Field(None, max_length=128, description="성명")
+    affiliation: str | None = Field(None, max_length=128, description="소속")
+    rank: str | None = Field(None, max_length=64, description="직급")
 
 
 def _json(u: User) -> dict:
     return {"id": u.id, "username": u.username, "role": u.role, "display_name": u.display_name,
+            "affiliation": u.affiliation, "rank": u.rank,
             "disabled": u.disabled, "created_at": u.created_at.isoformat() if u.created_at else None}
 
 
@@ -42,7 +51,15 @@ def list_users(session: Session = Depends(db)) -> list[dict]:
 
 @router.post("", status_code=201, summary="Create an account", **ADMIN)
 def create_user(body: NewUser, session: Session = Depends(db)) -> dict:
-    return _json(accounts.create(session, body.username, body.role, body.password, body.display_name))
+    return _json(accounts.create(session, body.username, body.role, body.password, body.display_name,
+                                 affiliation=body.affiliation, rank=body.rank))
+
+
+@router.patch("/{user_id}", summary="Set an account's 성명, 소속 and 직급 (printed on approvals and receipts)", **ADMIN)
+def update_profile(user_id: int, body: Profile, session: Session = Depends(db)) -> dict:
+    user = _get(session, user_id)
+    accounts.set_profile(session, user, display_name=body.display_name, affiliation=body.affiliation, rank=body.rank)
+    return _json(user)
 
 
 @router.post("/{user_id}/disable", summary="Disable an account: its tokens stop working at once", **ADMIN)

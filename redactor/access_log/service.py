@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from redactor.access_log.models import AccessRecord
 from redactor.db import utcnow
 
-ACTIONS = ("upload", "register", "view", "download", "analyze", "render", "release", "link", "match", "edit")
+ACTIONS = ("upload", "register", "view", "download", "analyze", "render", "release", "link", "match", "edit", "export",
+           "hold")
 
 
 def record(session: Session, *, actor: str, action: str, target: str, reason: str = "", role: str = "",

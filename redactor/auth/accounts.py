@@ -23,7 +23,8 @@ def by_name(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
-def create(session: Session, username: str, role: Role | str, password: str, display_name: str = "") -> User:
+def create(session: Session, username: str, role: Role | str, password: str, display_name: str = "",
+           affiliation: str = "", rank: str = "") -> User:
     if not _NAME.match(username):
         raise BadInput(f"user name {username!r}: letters, digits, '.', '_', '@', '-' (at most 64)")
     try:
@@ -33,7 +34,21 @@ def create(session: Session, username: str, role: Role | str, password: str, dis
     if by_name(session, username) is not None:
         raise AccountError(f"user {username} already exists")
     user = add_user(session, username, role, display_name)
+    user.affiliation, user.rank = affiliation.strip(), rank.strip()
     user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+def set_profile(session: Session, user: User, *, display_name: str | None = None, affiliation: str | None = None,
+                rank: str | None = None) -> User:
+    """성명, 소속, 직급 as approvals and the 별지 3호 인수증 print them (None: unchanged)."""
+    if display_name is not None:
+        user.display_name = display_name.strip()
+    if affiliation is not None:
+        user.affiliation = affiliation.strip()
+    if rank is not None:
+        user.rank = rank.strip()
     session.flush()
     return user
 

@@ -39,7 +39,8 @@ def _add(args: argparse.Namespace) -> int:
     db.require_current()
     password = _read_password()
     with db.session_scope() as session:
-        user = create(session, args.name, args.role, password, args.display_name or "")
+        user = create(session, args.name, args.role, password, args.display_name or "",
+                      affiliation=args.affiliation or "", rank=args.rank or "")
         print(f"user {user.username} ({user.role}) created")
     return 0
 
@@ -90,6 +91,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("name")
     a.add_argument("--role", required=True, choices=[r.value for r in Role])
     a.add_argument("--display-name", help="name shown on approvals (e.g. 총괄책임관's name)")
+    a.add_argument("--affiliation", help="소속, as the 별지 3호 인수증 prints it (e.g. 오산시 안전정책과)")
+    a.add_argument("--rank", help="직급, as the 별지 3호 인수증 prints it (e.g. 행정6급)")
     a.set_defaults(handler=_add)
     pw = verbs.add_parser("passwd", help="set a new password (stdin when it is not a terminal)")
     pw.add_argument("name")

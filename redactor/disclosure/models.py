@@ -48,7 +48,10 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(128), default="")
+    display_name: Mapped[str] = mapped_column(String(128), default="")  # 성명, as printed on approvals and receipts
+    # 별지 3호 인계자: the official who hands a package over signs with 소속 (affiliation) and 직급 (rank)
+    affiliation: Mapped[str] = mapped_column(String(128), default="")
+    rank: Mapped[str] = mapped_column(String(64), default="")
     role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)  # set by the service's auth
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -108,6 +111,9 @@ class Decision(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by: Mapped[str] = mapped_column(String(64))
     notice_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # What was asked when the stored outcome differs from it: "refuse:2" for a ground-2 refusal stored as a
+    # postponement for masking (PIPC 2025)
+    converted_from: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     request: Mapped[DisclosureRequest] = relationship(back_populates="decisions")
 
@@ -120,14 +126,16 @@ class Provision(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ground: Mapped[int] = mapped_column(Integer)  # 제32조① 1-8
     use: Mapped[bool] = mapped_column(Boolean, default=False)  # True: 이용 (inside the city), False: 제공
-    recipient_agency: Mapped[str] = mapped_column(String(255))
-    recipient_officer: Mapped[str] = mapped_column(String(128))  # rank and name of the receiving officer
+    recipient_agency: Mapped[str] = mapped_column(String(255))  # 소속 of the receiving side
+    recipient_officer: Mapped[str] = mapped_column(String(128))  # 성명 (older rows: rank and name together)
+    recipient_rank: Mapped[str] = mapped_column(String(64), default="")  # 직급
     recipient_phone: Mapped[str] = mapped_column(String(32), default="")
     purpose: Mapped[str] = mapped_column(Text)
     period_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # footage asked for
     period_to: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     use_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # 기간: how long the recipient may keep it
     form: Mapped[str] = mapped_column(String(128), default="사본(마스킹)")  # 이용·제공 형태
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id"), nullable=True)  # the footage asked for
     request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64))
@@ -167,3 +175,36 @@ class Release(Base):
     released_by: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ledger_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    destroyed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)  # the stored copy's 파기
+
+
+class HandoverPackage(Base):
+    """A handover package (제32조① 6, 7) the service made, tracked from its making until the recipient's
+    destruction is confirmed (제35조③), with both sides of the 별지 3호 인수증."""
+
+    __tablename__ = "handover_packages"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    provision_id: Mapped[int] = mapped_column(ForeignKey("provisions.id"), index=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"))
+    object_key: Mapped[str] = mapped_column(String(512), index=True)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    ledger_entry: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the 제공 row
+    # 인수자 (recipient) and 인계자 (the official handing over): 소속, 직급, 성명
+    recipient_affiliation: Mapped[str] = mapped_column(String(255))
+    recipient_rank: Mapped[str] = mapped_column(String(64))
+    recipient_name: Mapped[str] = mapped_column(String(128))
+    handed_over_by_affiliation: Mapped[str] = mapped_column(String(128))
+    handed_over_by_rank: Mapped[str] = mapped_column(String(64))
+    handed_over_by_name: Mapped[str] = mapped_column(String(128))
+    destroy_by: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # the provision's 기간
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)  # first download
+    stored_copy_destroyed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the recipient's destruction, confirmed by their signed slip or by the officer (제35조③)
+    destruction_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    destruction_method: Mapped[str] = mapped_column(String(16), default="")  # "slip" or "officer"
+    destruction_recorded_by: Mapped[str] = mapped_column(String(64), default="")
+    destroyed_by: Mapped[str] = mapped_column(String(255), default="")  # 소속 직급 of who destroyed it
+    slip_sha256: Mapped[str] = mapped_column(String(64), default="")
+    destruction_ledger_number: Mapped[int | None] = mapped_column(Integer, nullable=True)

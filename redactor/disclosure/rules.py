@@ -44,3 +44,59 @@ MASKING_POSTPONEMENT_REASON = (
 
 def provision_basis(ground: int) -> str:
     return f"영상정보처리기기 운영 지침 제32조제1항제{ground}호 ({PROVISION_GROUNDS[ground]})"
+
+GROUND_2_CONVERTED_MESSAGE = (
+    "제33조③2호(특정 정보주체의 영상만 삭제하기 기술적으로 곤란)를 사유로 한 거절은 받아들여지지 않아, 다른 사람을 "
+    "마스킹한 뒤 열람하도록 연기 통지로 바뀌었습니다. / A refusal on ground 2 of 제33조③ (technically hard to remove "
+    "only the subject's footage) is not allowed while redaction is available (PIPC 2025): it was stored as a "
+    "postponement for masking instead."
+)
+
+# 제32조①4: press, statistics, research get footage only in a form in which no individual can be recognised.
+ANONYMISED_GROUND = 4
+POLICE_GROUNDS = (6, 7)  # investigation and prosecution; court
+
+# The camera's clock and the time an upload is stamped with are not the same clock: a recording whose stated span
+# overruns the asked period by less than this still counts as inside it.
+CLOCK_TOLERANCE = dt.timedelta(minutes=1)
+
+
+class ReleaseRule:
+    """The rules a release is checked against before anything is queued, each with the article it rests on."""
+
+    AUDITED = ("audited-render", "지침 제36조, 표준지침 제44조")  # only an audited, finished render leaves
+    GRANT = ("grant", "지침 제33조③, 개인정보 보호법 제35조")  # a request is answered with a grant or limitation
+    KIND = ("request-kind", "지침 제33조①")  # 존재확인 and 삭제 release no footage
+    APPROVAL = ("approval", "지침 제32조②③")  # the 총괄책임관 (item 8: also the 통합관제센터의 장) approved
+    CAMERA = ("camera", "지침 제32조①, 제33조① (별지 4호 청구내용)")  # footage of the camera asked for
+    PERIOD = ("period", "지침 제32조①, 제33조① (별지 4호 청구내용)")  # footage of the period asked for
+    ANONYMISED = ("anonymised", "지침 제32조제1항제4호")  # nobody kept for press and research
+    OTHERS_MASKED = ("others-masked", "표준지침 제44조")  # the people kept visible were chosen for this request
+
+
+def is_anonymised(ground: int, form: str) -> bool:
+    """A provision for press, statistics or research, or any provision in a 비식별 (fully masked) form."""
+    return ground == ANONYMISED_GROUND or "비식별" in form
+
+
+# The visible mark's last line follows the legal basis of the copy (제36조: it names what the copy may be used for).
+VIEWING_MARK = "열람용 · 복제·배포 금지"
+POLICE_MARK = "수사 제공용 · 목적 외 이용 금지"
+COURT_MARK = "재판 제공용 · 목적 외 이용 금지"
+ANONYMISED_MARK = "비식별 보도·연구용 · 재식별 금지"
+PROVISION_MARK = "제공용 · 목적 외 이용·제3자 제공 금지"
+
+
+def visible_mark(*, ground: int | None = None, form: str = "") -> str:
+    """The notice burned into a released copy: `ground` None is a data subject's own request (제33조)."""
+    if ground is None:
+        return VIEWING_MARK
+    if is_anonymised(ground, form):
+        return ANONYMISED_MARK
+    if ground == 6:
+        return POLICE_MARK
+    if ground == 7:
+        return COURT_MARK
+    if ground == 2:  # 정보주체에게 열람·제공
+        return VIEWING_MARK
+    return PROVISION_MARK

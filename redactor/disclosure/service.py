@@ -18,6 +18,7 @@ from redactor.disclosure.models import (
     Approval,
     Decision,
     DisclosureRequest,
+    HandoverPackage,
     Outcome,
     Provision,
     Release,
@@ -25,21 +26,26 @@ from redactor.disclosure.models import (
     Role,
     User,
 )
+from redactor.disclosure.package import PackageRecord, Party, overdue_packages
 from redactor.disclosure.rules import (
     ANSWER_WITHIN,
+    CLOCK_TOLERANCE,
     DEFAULT_APPEAL_ROUTE,
     GROUND_TECHNICALLY_HARD,
     MASKING_POSTPONEMENT_REASON,
     PROVISION_GROUNDS,
     REFUSAL_GROUNDS,
     URGENT_PUBLIC_INTEREST,
+    ReleaseRule,
+    is_anonymised,
     provision_basis,
+    visible_mark,
 )
-from redactor.documents.notice import render_decision_notice
-from redactor.errors import RedactorError
+from redactor.documents.notice import kst, render_decision_notice
+from redactor.errors import BadInput, FootageDestroyed, RedactorError
 from redactor.ledger.entry import Kind
 from redactor.ledger.service import Ledger, Personal
-from redactor.registry.models import Recording
+from redactor.registry.models import Camera, Recording
 from redactor.registry.service import RecordingHeld, active_holds, recordings_overlapping
 from redactor.retention.service import Destroyer, destroy_recording
 
@@ -50,15 +56,53 @@ ROLE_TITLES = {Role.privacy_officer: "총괄책임관", Role.center_head: "통�
 
 
 class DisclosureError(RedactorError):
+    """A rule of the disclosure domain refuses the act; `rule` and `article` name which (the API answers 409)."""
+
     exit_code = 2
+    rule = ""
+    article = ""
 
 
 class ApprovalMissing(DisclosureError):
     """No approval of the right role (제32조②③): nothing is provided."""
 
+    rule, article = ReleaseRule.APPROVAL
+
 
 class ApprovalRejected(DisclosureError):
     """The approver's role may not approve this provision."""
+
+    rule, article = "approver-role", "지침 제32조②③"
+
+
+class ApprovalRepeated(DisclosureError):
+    """The same approver approves a provision once."""
+
+    rule, article = "approve-once", "지침 제32조②"
+
+
+class RequestClosed(DisclosureError):
+    """A closed request (refused, released, deleted, answered) takes no new decision."""
+
+    rule, article = "request-closed", "지침 제33조③"
+
+
+class ReleaseRefused(DisclosureError):
+    """A release the law or the request does not allow, refused before anything is queued."""
+
+    def __init__(self, rule: tuple[str, str], message: str) -> None:
+        self.rule, self.article = rule
+        super().__init__(f"{message} [{self.rule}: {self.article}]")
+
+
+class ReceiptIncomplete(DisclosureError):
+    """The 별지 3호 인수증 needs 소속, 직급 and 성명 of both sides."""
+
+    rule, article = "receipt-fields", "지침 제32조④ (별지 3호)"
+
+
+class DestructionAlreadyConfirmed(DisclosureError):
+    rule, article = "destruction-once", "지침 제35조③"
 
 
 # Users ----------------------------------------------------------------------------------------------------------------
@@ -132,13 +176,21 @@ def decide(session: Session, request: DisclosureRequest, *, outcome: Outcome | s
     """
     now = now or utcnow()
     outcome = Outcome(outcome)
+    if request.closed_at is not None:
+        last = request.last_decision
+        raise RequestClosed(f"request {request.number} was closed at {kst(request.closed_at)}"
+                            + (f" ({last.outcome} by {last.decided_by})" if last else "")
+                            + ": it takes no new decision; a new matter is a new request")
     if outcome == Outcome.refuse:
         if refusal_ground not in REFUSAL_GROUNDS:
             raise DisclosureError(f"a refusal needs a ground of 제33조③ (1-4), got {refusal_ground}")
         if (refusal_ground == GROUND_TECHNICALLY_HARD and redaction_available
                 and request.kind in (RequestKind.열람, RequestKind.제공, RequestKind.존재확인)):
             log.info("request %s: refusal on ground 2 replaced by a postponement for masking", request.number)
-            return postpone_for_masking(session, request, decided_by=decided_by, now=now)
+            decision = postpone_for_masking(session, request, decided_by=decided_by, now=now)
+            decision.converted_from = f"{Outcome.refuse}:{GROUND_TECHNICALLY_HARD}"
+            session.flush()
+            return decision
     elif refusal_ground is not None:
         raise DisclosureError("a refusal ground belongs only to a refusal")
     if outcome != Outcome.grant and not reasons.strip():
@@ -198,8 +250,8 @@ def _delete_for_request(session: Session, request: DisclosureRequest, decided_by
 def propose_provision(session: Session, *, ground: int, recipient_agency: str, recipient_officer: str, purpose: str,
                       period_from: dt.datetime, period_to: dt.datetime, created_by: str,
                       use_until: dt.date | None = None, form: str = "사본(마스킹)", recipient_phone: str = "",
-                      use: bool = False, request: DisclosureRequest | None = None,
-                      now: dt.datetime | None = None) -> Provision:
+                      recipient_rank: str = "", camera_id: int | None = None, use: bool = False,
+                      request: DisclosureRequest | None = None, now: dt.datetime | None = None) -> Provision:
     if ground not in PROVISION_GROUNDS:
         raise DisclosureError(f"제32조① has grounds 1-8, got {ground}")
     if not purpose.strip():
@@ -207,9 +259,16 @@ def propose_provision(session: Session, *, ground: int, recipient_agency: str, r
     if ground == 4 and "비식별" not in form:
         # Item 4 allows provision only in a form where no individual can be recognised.
         raise DisclosureError("제32조①4 (press, statistics, research) allows only a 비식별 (fully masked) form")
+    if period_to <= period_from:
+        raise DisclosureError("the provision's period ends before it starts")
+    if camera_id is None and request is not None:
+        camera_id = request.camera_id  # the footage the data subject's request names
+    if camera_id is not None and session.get(Camera, camera_id) is None:
+        raise DisclosureError(f"no camera {camera_id}")
     prov = Provision(ground=ground, use=use, recipient_agency=recipient_agency, recipient_officer=recipient_officer,
-                     recipient_phone=recipient_phone, purpose=purpose, period_from=period_from, period_to=period_to,
-                     use_until=use_until, form=form, request_id=request.id if request else None,
+                     recipient_rank=recipient_rank, recipient_phone=recipient_phone, purpose=purpose,
+                     period_from=period_from, period_to=period_to, use_until=use_until, form=form,
+                     camera_id=camera_id, request_id=request.id if request else None,
                      created_at=now or utcnow(), created_by=created_by)
     session.add(prov)
     session.flush()
@@ -221,6 +280,10 @@ def approve_provision(session: Session, provision: Provision, approver: User, *,
     """제32조②: the 총괄책임관 approves; 제32조③: for item 8 the 통합관제센터의 장 may approve alone."""
     if approver.disabled:
         raise ApprovalRejected(f"user {approver.username} is disabled")
+    earlier = next((a for a in provision.approvals if a.approver_id == approver.id), None)
+    if earlier is not None:
+        raise ApprovalRepeated(f"{approver.username} already approved provision {provision.id} "
+                               f"(approval {earlier.id}, {kst(earlier.approved_at)}): each approver approves once")
     if approver.role == Role.privacy_officer:
         article = "32-2"
     elif approver.role == Role.center_head and provision.ground == URGENT_PUBLIC_INTEREST:
@@ -302,3 +365,205 @@ def release_to_requester(session: Session, request: DisclosureRequest, *, releas
     request.closed_at = now
     session.flush()
     return rel
+
+
+# What may be released ------------------------------------------------------------------------------------------------
+
+
+def _same_place(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+def _check_scope(recording: Recording, *, camera_id: int | None, location: str | None, period_from: dt.datetime,
+                 period_to: dt.datetime, what: str) -> None:
+    """The recording's camera and span must lie within what was asked for (the request's or the provision's)."""
+    cam = recording.camera
+    if camera_id is not None:
+        if recording.camera_id != camera_id:
+            raise ReleaseRefused(ReleaseRule.CAMERA, f"the render shows camera {cam.code} ({cam.location}); {what} "
+                                                     f"asks for camera {camera_id}: nothing is released")
+    elif location is not None and not _same_place(cam.location, location):
+        raise ReleaseRefused(ReleaseRule.CAMERA, f"the render shows camera {cam.code} ({cam.location}); {what} asks "
+                                                 f"for footage at {location}: nothing is released")
+    if recording.start_at < period_from - CLOCK_TOLERANCE or recording.end_at > period_to + CLOCK_TOLERANCE:
+        raise ReleaseRefused(ReleaseRule.PERIOD, f"the render's footage spans {kst(recording.start_at)} ~ "
+                                                 f"{kst(recording.end_at)}, outside the period {what} asks for "
+                                                 f"({kst(period_from)} ~ {kst(period_to)}): nothing is released")
+
+
+def check_release(session: Session, render, *, request: DisclosureRequest | None = None,
+                  provision: Provision | None = None) -> str:
+    """Whether the audited `render` (a render Job) may go to `request` (a data subject's) or `provision` (제32조);
+    raises ReleaseRefused naming the rule and its article, else returns the visible mark its copy carries.
+
+    Called when the release is asked for (so a refusal comes at once, before any job is queued) and again by the
+    release job (the state may have changed meanwhile: an approver disabled, a hold, a deletion)."""
+    from redactor.jobs.models import JobKind, JobStatus, KeepSet
+
+    if (request is None) == (provision is None):
+        raise DisclosureError("a release is for exactly one request or one provision")
+    if render.kind != JobKind.render or render.status != JobStatus.done or not render.result.get("object_key"):
+        raise ReleaseRefused(ReleaseRule.AUDITED, f"render {render.id} is {render.status}: only a finished render that "
+                                                  "passed the audit is released")
+    recording = session.get(Recording, render.recording_id) if render.recording_id is not None else None
+    if render.destroyed_at is not None or recording is None or recording.destroyed_at is not None:
+        raise FootageDestroyed(f"render {render.id}: its footage was destroyed; nothing is released")
+    keep_set = session.get(KeepSet, render.params.get("keep_set_id"))
+    kept = keep_set.tracks if keep_set is not None else [int(t) for t in render.result.get("kept") or []]
+    if request is not None:
+        last = request.last_decision
+        if last is None or last.outcome not in (Outcome.grant, Outcome.limit):
+            state = f"its last decision is {last.outcome}" if last else "it has no decision yet"
+            raise ReleaseRefused(ReleaseRule.GRANT, f"request {request.number} is not granted ({state}): nothing is "
+                                                    "released before a grant or limitation")
+        if request.kind not in (RequestKind.열람, RequestKind.제공, RequestKind.이용):
+            raise ReleaseRefused(ReleaseRule.KIND, f"a {request.kind} request releases no footage")
+        _check_scope(recording, camera_id=request.camera_id, location=request.camera_location,
+                     period_from=request.period_from, period_to=request.period_to, what=f"request {request.number}")
+        if kept and render.request_id != request.id:
+            raise ReleaseRefused(ReleaseRule.OTHERS_MASKED, f"render {render.id} keeps track(s) {kept} visible, chosen "
+                                 + (f"for request {render.request_id}" if render.request_id else "for no request")
+                                 + f", not for request {request.number}: render again with this requester's keep-set")
+        return visible_mark()
+    if valid_approval(provision) is None:
+        raise ReleaseRefused(ReleaseRule.APPROVAL, f"provision {provision.id} (제32조①{provision.ground}) has no "
+                                                   "approval of the right role: nothing is provided")
+    camera_id = provision.camera_id
+    _check_scope(recording, camera_id=camera_id, location=None, period_from=provision.period_from,
+                 period_to=provision.period_to, what=f"provision {provision.id}")
+    if kept and is_anonymised(provision.ground, provision.form):
+        raise ReleaseRefused(ReleaseRule.ANONYMISED, f"provision {provision.id} is for a form in which no individual "
+                                                     f"can be recognised, but render {render.id} keeps track(s) "
+                                                     f"{kept} visible: render with an empty keep-set")
+    if kept and provision.ground == 2 and render.request_id != provision.request_id:
+        raise ReleaseRefused(ReleaseRule.OTHERS_MASKED, f"render {render.id} keeps track(s) {kept} chosen for another "
+                                                        "request than this provision's")
+    return visible_mark(ground=provision.ground, form=provision.form)
+
+
+# Handover packages and their destruction (제35조③) -------------------------------------------------------------------
+
+
+def receipt_parties(provision: Provision, official: User, *, recipient_affiliation: str = "",
+                    recipient_rank: str = "", recipient_name: str = "") -> tuple[Party, Party]:
+    """(인수자, 인계자) of the 별지 3호 인수증: the recipient from the package request, else from the provision; the
+    official handing over from their account. Every field is required: a receipt with a blank is no receipt."""
+    recipient = Party(recipient_affiliation.strip() or provision.recipient_agency,
+                      recipient_rank.strip() or provision.recipient_rank,
+                      recipient_name.strip() or provision.recipient_officer)
+    official_party = Party(official.affiliation, official.rank, official.display_name)
+    missing = [f"인수자 {label}" for label, v in zip(("소속", "직급", "성명"), (recipient.affiliation, recipient.rank,
+                                                                            recipient.name), strict=True) if not v]
+    if missing:
+        raise ReceiptIncomplete(f"the 별지 3호 인수증 needs {', '.join(missing)}: give recipient_affiliation, "
+                                "recipient_rank and recipient_name with the package (or on the provision)")
+    missing = [f"인계자 {label}" for label, v in zip(("소속", "직급", "성명"), (official_party.affiliation,
+                                                                            official_party.rank, official_party.name),
+                                                   strict=True) if not v]
+    if missing:
+        raise ReceiptIncomplete(f"the 별지 3호 인수증 needs {', '.join(missing)} of the official handing over: the "
+                                f"account {official.username} lacks them (an admin sets affiliation, rank and "
+                                "display_name: PATCH /api/v1/users/{id})")
+    return recipient, official_party
+
+
+def record_package(session: Session, *, job_id: str, provision: Provision, release: Release, object_key: str,
+                   manifest_sha256: str, recipient: Party, handed_over_by: Party,
+                   now: dt.datetime | None = None) -> HandoverPackage:
+    pkg = HandoverPackage(job_id=job_id, provision_id=provision.id, release_id=release.id, object_key=object_key,
+                          manifest_sha256=manifest_sha256, ledger_entry=release.ledger_number,
+                          recipient_affiliation=recipient.affiliation, recipient_rank=recipient.rank,
+                          recipient_name=recipient.name, handed_over_by_affiliation=handed_over_by.affiliation,
+                          handed_over_by_rank=handed_over_by.rank, handed_over_by_name=handed_over_by.name,
+                          destroy_by=provision.use_until, created_at=now or utcnow(), destruction_method="",
+                          destruction_recorded_by="", destroyed_by="", slip_sha256="")
+    session.add(pkg)
+    session.flush()
+    return pkg
+
+
+def mark_handed_over(session: Session, object_key: str, now: dt.datetime | None = None) -> HandoverPackage | None:
+    """The recipient's first download of a package is its handover: from then on its destruction is tracked."""
+    pkg = session.scalar(select(HandoverPackage).where(HandoverPackage.object_key == object_key))
+    if pkg is not None and pkg.handed_over_at is None:
+        pkg.handed_over_at = now or utcnow()
+        session.flush()
+    return pkg
+
+
+def _slip_fields(slip_bytes: bytes, pkg: HandoverPackage, officer: str) -> tuple[dict, dict]:
+    import json
+
+    from redactor.disclosure.package import PackageInvalid, destruction_ledger_fields
+
+    try:
+        signed = json.loads(slip_bytes)
+        fields = destruction_ledger_fields(signed, officer=officer)
+        slip = signed["slip"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise BadInput("the slip is not a signed destruction slip (the JSON that `redactor package "
+                       "confirm-destruction` writes); for a paper slip, send officer_confirmation=true with the "
+                       "scan as the attachment") from None
+    except PackageInvalid as err:
+        raise BadInput(str(err)) from None
+    if slip.get("package_manifest_sha256") != pkg.manifest_sha256:
+        raise BadInput(f"the slip confirms another package (manifest {str(slip.get('package_manifest_sha256'))[:16]}"
+                       f"…), not package {pkg.job_id}")
+    return fields, slip.get("destroyed_by") or {}
+
+
+def confirm_package_destruction(session: Session, pkg: HandoverPackage, *, recorded_by: str,
+                                slip: bytes | None = None, officer_confirmed: bool = False,
+                                destroyed_by: Party | None = None, method: str = "", note: str = "",
+                                now: dt.datetime | None = None, ledger: Ledger | None = None) -> HandoverPackage:
+    """The recipient destroyed every copy of a handover package (제35조③): by their signed slip (verified against
+    this package's manifest) or by the officer's confirmation (a paper slip, a witnessed deletion; `slip` is then the
+    scan, kept only as its hash). Writes the 파기 row; a package's destruction is confirmed once."""
+    import hashlib
+
+    if pkg.destruction_confirmed_at is not None:
+        raise DestructionAlreadyConfirmed(f"package {pkg.job_id}: destruction already confirmed at "
+                                          f"{kst(pkg.destruction_confirmed_at)} (관리대장 "
+                                          f"{pkg.destruction_ledger_number})")
+    now = now or utcnow()
+    if not officer_confirmed:
+        if not slip:
+            raise BadInput("confirm a destruction with the recipient's signed slip (slip), or with the officer's "
+                           "confirmation (officer_confirmation=true and destroyed_by_affiliation, _rank, _name)")
+        fields, who = _slip_fields(slip, pkg, recorded_by)
+        method_used = "slip"
+        who = Party(who.get("affiliation", ""), who.get("rank", ""), who.get("name", ""))
+    else:
+        who = destroyed_by or Party()
+        if not (who.affiliation.strip() and who.name.strip()):
+            raise BadInput("the officer's confirmation names who destroyed the copies: destroyed_by_affiliation and "
+                           "destroyed_by_name (and destroyed_by_rank)")
+        method_used = "officer"
+        fields = {"file": pkg.object_key.rsplit("/", 1)[-1], "officer": recorded_by,
+                  "purpose": "제공 목적 달성에 따른 파기 확인 (지침 제35조③)",
+                  "party": " ".join(x for x in (who.affiliation, who.rank) if x),
+                  "form": method or "모든 사본 삭제 (담당자 확인)", "occurred_at": now}
+    fields["ref"] = f"package:{pkg.job_id} provision:{pkg.provision_id}" + (
+        f" 제공:{pkg.ledger_entry}" if pkg.ledger_entry else "")
+    purpose = fields.pop("purpose") + (f" - {note.strip()}" if note.strip() else "")
+    number = (ledger or Ledger()).append(
+        session, Kind.파기, purpose=purpose, basis="영상정보처리기기 운영 지침 제35조제3항",
+        period=f"인수 {kst(pkg.handed_over_at)}" if pkg.handed_over_at else "", approval=recorded_by,
+        personal=Personal(name=who.name), **fields)
+    pkg.destruction_confirmed_at = now
+    pkg.destruction_method = method_used
+    pkg.destruction_recorded_by = recorded_by
+    pkg.destroyed_by = " ".join(x for x in (who.affiliation, who.rank) if x)
+    pkg.slip_sha256 = hashlib.sha256(slip).hexdigest() if slip else ""
+    pkg.destruction_ledger_number = number
+    session.flush()
+    return pkg
+
+
+def overdue_destructions(session: Session, today: dt.date | None = None) -> list[HandoverPackage]:
+    """Packages handed over, past their period, whose destruction is not confirmed: to chase (제35조③)."""
+    rows = {p.manifest_sha256: p for p in session.scalars(
+        select(HandoverPackage).where(HandoverPackage.handed_over_at.is_not(None)))}
+    records = [PackageRecord(p.manifest_sha256, p.recipient_affiliation, p.destroy_by,
+                             p.destruction_confirmed_at is not None, p.ledger_entry) for p in rows.values()]
+    return [rows[r.manifest_sha256] for r in overdue_packages(records, today=today)]

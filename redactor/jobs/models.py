@@ -22,6 +22,12 @@ class JobKind(enum.StrEnum):
     reap = "reap"  # queue cpu: retention
 
 
+# The object each kind of job stores: a track table (with thumbnails of faces), a masked render, a watermarked copy for
+# its recipient, a handover package. Every one is derived from footage and is destroyed with it.
+OBJECT_KEYS: dict[str, str] = {JobKind.analyze: "analyses/{id}.json", JobKind.render: "renders/{id}.mp4",
+                               JobKind.release: "releases/{id}.mp4", JobKind.package: "packages/{id}.zip"}
+
+
 class JobStatus(enum.StrEnum):
     queued = "queued"
     running = "running"
@@ -52,6 +58,15 @@ class Job(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # its stored object destroyed with the footage it came from (a 삭제 grant, retention): the routes answer 410
+    destroyed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def object_key(self) -> str | None:
+        """Where the job's output lies in the object store (fixed by its kind and id, so a copy stored by a job that
+        never finished can still be found and destroyed)."""
+        pattern = OBJECT_KEYS.get(self.kind)
+        return pattern.format(id=self.id) if pattern else None
 
     @property
     def params(self) -> dict:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from redactor.db import session_scope, utcnow
-from redactor.errors import AuditObjection, RedactorError
+from redactor.errors import AuditObjection, FootageDestroyed, RedactorError, scrub_paths
 from redactor.jobs.models import Job, JobKind, JobStatus
 
 log = logging.getLogger(__name__)
@@ -61,14 +61,24 @@ def get(session: Session, job_id: str, kind: str | None = None, lock: bool = Fal
     return job
 
 
+def require_live(job: Job) -> Job:
+    """The job, unless its output was destroyed with its footage (FootageDestroyed: HTTP 410)."""
+    if job.destroyed_at is not None:
+        raise FootageDestroyed(f"{job.kind} {job.id}: destroyed with its footage at {job.destroyed_at.isoformat()}")
+    return job
+
+
 def to_json(job: Job) -> dict:
+    # the error text reaches clients: a traceback or a temporary file's path must not show where the service lives
     return {"id": job.id, "kind": job.kind, "status": job.status, "step": job.step,
             "progress": {"step": job.step, "frames_done": job.frames_done, "frames_total": job.frames_total},
-            "attempts": job.attempts, "error": job.error or None, "result": job.result, "params": job.params,
+            "attempts": job.attempts, "error": scrub_paths(job.error) if job.error else None, "result": job.result,
+            "params": job.params,
             "recording_id": job.recording_id, "request_id": job.request_id, "provision_id": job.provision_id,
             "parent_id": job.parent_id, "created_by": job.created_by,
             "created_at": job.created_at.isoformat() if job.created_at else None,
-            "finished_at": job.finished_at.isoformat() if job.finished_at else None}
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            "destroyed_at": job.destroyed_at.isoformat() if job.destroyed_at else None}
 
 
 class Progress:

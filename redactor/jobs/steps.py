@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from redactor.db import session_scope, utcnow
-from redactor.errors import BadInput
+from redactor.errors import BadInput, FootageDestroyed
 from redactor.jobs import service
 from redactor.jobs.models import Job, JobKind, JobStatus, KeepSet
 
@@ -96,17 +96,14 @@ def analyze_step(job_id: str, progress: service.Progress) -> None:
         if job.status == JobStatus.running:
             service.finish(s, job, {"table_key": table_key, "frames": table.frames, "tracks": len(table.tracks),
                                     "labels": labels, "models": table.models})
+            return
+    _discard(store, table_key)
 
 
-def load_table(store, analysis: Job):
-    from redactor.track.table import TrackTable
-
-    key = analysis.result.get("table_key")
-    if analysis.status != JobStatus.done or not key:
-        raise BadInput(f"analysis {analysis.id} is not finished ({analysis.status})")
-    with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
-        fetch(store, key, Path(tmp.name))
-        return TrackTable.load(tmp.name)
+def _discard(store, key: str) -> None:
+    """A job stopped while it ran (its footage destroyed meanwhile): what it stored goes too."""
+    log.info("job output %s discarded: the job was stopped", key)
+    store.delete(key)
 
 
 def identity_summary(events: list[dict]) -> dict:
@@ -185,6 +182,8 @@ def render_step(job_id: str, progress: service.Progress) -> None:
         if job.status == JobStatus.running:
             verified = result["identity_check"]["verified"]
             service.finish(s, job, result, step="done" if verified else "done: identity unverified")
+            return
+    _discard(store, render_key)
 
 
 def release_step(job_id: str, progress: service.Progress) -> None:
@@ -193,7 +192,7 @@ def release_step(job_id: str, progress: service.Progress) -> None:
     commit leaves no row (the stored object is overwritten by the retry, under the same key)."""
     from redactor.access_log.service import record
     from redactor.disclosure.models import DisclosureRequest, Provision, Release
-    from redactor.disclosure.service import provide, release_to_requester
+    from redactor.disclosure.service import check_release, provide, release_to_requester
     from redactor.registry.models import Recording
     from redactor.render.watermark_forensic import mark_clip
     from redactor.render.watermark_visible import mark_lines
@@ -209,33 +208,34 @@ def release_step(job_id: str, progress: service.Progress) -> None:
         if s.query(Release).filter(Release.object_key == key).first() is not None:
             return  # recorded by an earlier delivery that died after its commit: never a second row
         render = service.get(s, params["render_id"], JobKind.render)
-        if render.status != JobStatus.done or not render.result.get("object_key"):
-            raise BadInput(f"render {render.id} is not finished and audited ({render.status}): nothing is released")
+        req = s.get(DisclosureRequest, job.request_id) if job.request_id is not None else None
+        prov = s.get(Provision, job.provision_id) if req is None else None
+        # the same rules as when the release was asked for: the state may have changed since (a deletion, an
+        # approver disabled)
+        notice = check_release(s, render, request=req, provision=prov)
         analysis = service.get(s, render.parent_id, JobKind.analyze)
         rec = s.get(Recording, analysis.recording_id)
         now = utcnow()
         expires = now + dt.timedelta(days=int(params.get("expires_days", 7)))
         file = f"{rec.file_name if rec else 'clip'} / MP4(마스킹, 음성 없음)"
-        if job.request_id is not None:
-            req = s.get(DisclosureRequest, job.request_id)
+        if req is not None:
             rel = release_to_requester(s, req, released_by=job.created_by, object_key=key, file=file, recording=rec,
                                        expires_at=expires, now=now)
             reference, recipient = req.number, req.requester_name
         else:
-            prov = s.get(Provision, job.provision_id)
             rel = provide(s, prov, released_by=job.created_by, object_key=key, file=file, recording=rec,
                           expires_at=expires, now=now)
             reference, recipient = f"제공 {prov.id}", prov.recipient_agency
         src = fetch(store, render.result["object_key"], Path(tmp) / "render.mp4")
         marked = Path(tmp) / "release.mp4"
-        lines = mark_lines(f"{reference} · 관리대장 {rel.ledger_number}", recipient, now.date())
+        lines = mark_lines(f"{reference} · 관리대장 {rel.ledger_number}", recipient, now.date(), notice=notice)
         mark_clip(src, marked, rel.ledger_number, lines)
         store.put(key, marked, expires_at=expires, content_type="video/mp4")
         record(s, actor=job.created_by, action="release", target=f"release:{rel.id}",
                reason=f"{'request:' + str(job.request_id) if job.request_id else 'provision:' + str(job.provision_id)}"
                       f" render:{render.id}")
         service.finish(s, job, {"release_id": rel.id, "ledger_number": rel.ledger_number, "object_key": key,
-                                "expires_at": expires.isoformat()})
+                                "expires_at": expires.isoformat(), "visible_mark": notice})
 
 
 def package_key():
@@ -256,7 +256,8 @@ def package_step(job_id: str, progress: service.Progress) -> None:
     """A provision's released clip as a handover package (제32조① 6, 7): signed manifest + 별지 3호 인수증, stored
     with the release's expiry."""
     from redactor.disclosure.models import Provision, Release
-    from redactor.disclosure.package import Handover, Party, create_package
+    from redactor.disclosure.package import Handover, Party, create_package, manifest_digest
+    from redactor.disclosure.service import record_package
     from redactor.documents.notice import kst
     from redactor.registry.models import Recording
 
@@ -267,14 +268,19 @@ def package_step(job_id: str, progress: service.Progress) -> None:
         prov = s.get(Provision, job.provision_id)
         if rel is None or prov is None or rel.provision_id != prov.id:
             raise BadInput(f"release {params.get('release_id')} is not a release of provision {job.provision_id}")
+        if rel.destroyed_at is not None:
+            raise FootageDestroyed(f"release {rel.id}: its copy was destroyed with its footage; no package")
         rec = s.get(Recording, rel.recording_id) if rel.recording_id else None
         approval = prov.approvals[-1] if prov.approvals else None
+        # 별지 3호: both sides' 소속, 직급, 성명, as the package was asked for (checked complete then)
+        recipient, official = Party(**params["recipient"]), Party(**params["handed_over_by"])
         handover = Handover(
-            recipient=Party(prov.recipient_agency, "", prov.recipient_officer), basis=f"32-1-{prov.ground}",
+            recipient=recipient, basis=f"32-1-{prov.ground}",
             purpose=prov.purpose, camera=rec.camera.code if rec else "", place=rec.camera.location if rec else "",
-            span=f"{kst(prov.period_from)} ~ {kst(prov.period_to)}",
+            span=f"{kst(rec.start_at)} ~ {kst(rec.end_at)}" if rec else f"{kst(prov.period_from)} ~ "
+                                                                        f"{kst(prov.period_to)}",
             approver=approval.approver.display_name or approval.approver.username if approval else "",
-            handed_over_by=Party(name=job.created_by), entry=rel.ledger_number,
+            handed_over_by=official, entry=rel.ledger_number,
             expires=prov.use_until)
         key, expires = rel.object_key, rel.expires_at
     store = open_store()
@@ -283,14 +289,20 @@ def package_step(job_id: str, progress: service.Progress) -> None:
         clip = fetch(store, key, Path(tmp) / Path(key).name)
         out = Path(tmp) / "package.zip"
         manifest = create_package([clip], out, handover, package_key())
+        digest = manifest_digest(out)
         package_key_name = f"packages/{job_id}.zip"
         store.put(package_key_name, out, expires_at=expires or utcnow() + dt.timedelta(days=30),
                   content_type="application/zip")
     with session_scope() as s:
         job = service.get(s, job_id, lock=True)
         if job.status == JobStatus.running:
+            record_package(s, job_id=job_id, provision=s.get(Provision, job.provision_id),
+                           release=s.get(Release, params["release_id"]), object_key=package_key_name,
+                           manifest_sha256=digest, recipient=recipient, handed_over_by=official)
             service.finish(s, job, {"object_key": package_key_name, "files": sorted(manifest["files"]),
-                                    "ledger_entry": manifest["ledger_entry"]})
+                                    "ledger_entry": manifest["ledger_entry"], "manifest_sha256": digest})
+            return
+    _discard(store, package_key_name)
 
 
 def reap_step(job_id: str, progress: service.Progress) -> None:

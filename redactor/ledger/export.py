@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +44,20 @@ def _rows(session: Session, with_personal: bool) -> Iterator[list[str | int]]:
         yield values
 
 
+def export_bytes(session: Session, fmt: str, *, with_personal: bool = False) -> bytes:
+    """The whole export in memory (the API's download); `export` writes the same bytes to a file."""
+    from redactor.documents.sheets import pdf_table, xlsx_table
+
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r}: one of {', '.join(FORMATS)}")
+    if fmt == "jsonl":
+        return b"".join(jsonl_lines(session))
+    rows = list(_rows(session, with_personal))
+    if fmt == "xlsx":
+        return xlsx_table("관리대장", HEADERS, rows)
+    return pdf_table(FORM_TITLE, "[별지 2호서식]", HEADERS, rows, (10, 12, 24, 34, 20, 34, 34, 34, 24, 20, 30))
+
+
 def export(session: Session, fmt: str, out: Path, *, with_personal: bool = False) -> int:
     """Write the export; returns the number of entries. Written to a temporary name first, so no half file remains."""
     if fmt not in FORMATS:
@@ -54,55 +67,7 @@ def export(session: Session, fmt: str, out: Path, *, with_personal: bool = False
     if fmt == "jsonl":
         with open(tmp, "wb") as f:
             f.writelines(jsonl_lines(session))
-    elif fmt == "xlsx":
-        tmp.write_bytes(_xlsx(list(_rows(session, with_personal))))
     else:
-        tmp.write_bytes(_pdf(list(_rows(session, with_personal))))
+        tmp.write_bytes(export_bytes(session, fmt, with_personal=with_personal))
     tmp.replace(out)
     return session.query(LedgerEntry).count()
-
-
-def _xlsx(rows: list[list]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "관리대장"
-    ws.append(HEADERS)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for r in rows:
-        ws.append(r)
-    ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def _pdf(rows: list[list]) -> bytes:
-    from xml.sax.saxutils import escape
-
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
-
-    from redactor.documents.fonts import styles
-
-    st = styles()
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=landscape(A4), title=FORM_TITLE, leftMargin=8 * mm, rightMargin=8 * mm,
-                            topMargin=10 * mm, bottomMargin=10 * mm)
-    widths = [m * mm for m in (10, 12, 24, 34, 20, 34, 34, 34, 24, 20, 30)]
-
-    def cell(v) -> Paragraph:
-        return Paragraph(escape(str(v)), st["cell"])
-
-    data = [[cell(h) for h in HEADERS]] + [[cell(v) for v in r] for r in rows]
-    table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.black),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dddddd")),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    doc.build([Paragraph("[별지 2호서식]", st["small"]), Paragraph(FORM_TITLE, st["title"]), table])
-    return buf.getvalue()

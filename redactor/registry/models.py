@@ -85,5 +85,7 @@ class Hold(Base):
     until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    released_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    release_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     recording: Mapped[Recording] = relationship(back_populates="holds")

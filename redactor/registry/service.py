@@ -62,9 +62,16 @@ def place_hold(session: Session, recording: Recording, *, reason: str, approved_
     return hold
 
 
-def release_hold(session: Session, hold: Hold) -> None:
-    hold.released_at = utcnow()
+def release_hold(session: Session, hold: Hold, *, reason: str = "", released_by: str = "",
+                 now: dt.datetime | None = None) -> Hold:
+    """End a hold; from then on the recording's own 30-day clock decides (제35조①). Released once."""
+    if hold.released_at is not None:
+        raise RegistryError(f"hold {hold.id} was already released at {hold.released_at.isoformat()}")
+    hold.released_at = now or utcnow()
+    hold.release_reason = reason or None
+    hold.released_by = released_by or None
     session.flush()
+    return hold
 
 
 def active_holds(recording: Recording, now: dt.datetime | None = None) -> list[Hold]:

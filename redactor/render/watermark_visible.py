@@ -1,5 +1,6 @@
-"""Visible watermark burned into every frame (제36조): reference number, recipient, release date and
-"열람용 · 복제·배포 금지", semi-transparent, in a corner that does not hide the requester.
+"""Visible watermark burned into every frame (제36조): reference number, recipient, release date and the use the
+copy is for (its legal basis: "열람용 · 복제·배포 금지" for a data subject's viewing, a police or press notice for a
+provision: `redactor.disclosure.rules.visible_mark`), semi-transparent, in a corner that does not hide the requester.
 
 The text is rendered once (Pillow, NanumGothic) to an RGBA overlay; each frame only pays an alpha blend of that
 overlay onto one region (numpy). The corner is chosen per frame from the kept person's boxes, and kept while it stays
@@ -17,14 +18,14 @@ from PIL import Image, ImageDraw, ImageFont
 from redactor.errors import BadInput
 
 FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
-NOTICE = "열람용 · 복제·배포 금지"
+NOTICE = "열람용 · 복제·배포 금지"  # a data subject's viewing, when no other basis is given
 OPACITY = 0.55
 # preference order when nothing is in the way
 PLACES = ("bottom-right", "bottom-left", "top-right", "top-left", "bottom", "top")
 
 
-def mark_lines(reference: str, recipient: str, released: date, extra: str = "") -> list[str]:
-    lines = [f"{reference} · {recipient}", f"{released.isoformat()} 제공", NOTICE]
+def mark_lines(reference: str, recipient: str, released: date, extra: str = "", notice: str = NOTICE) -> list[str]:
+    lines = [f"{reference} · {recipient}", f"{released.isoformat()} 제공", notice]
     return ([extra] if extra else []) + lines
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from redactor.db import utcnow
 from redactor.errors import BadInput
+from redactor.jobs import service as jobs
 from redactor.jobs.models import Job, JobStatus
 from redactor.review.models import FaceMatchConsent, TableRevision
 from redactor.track.table import TrackTable
@@ -26,6 +27,7 @@ def latest_revision(session: Session, analysis: Job) -> TableRevision | None:
 def table_key(session: Session, analysis: Job) -> tuple[str, int]:
     """(object key, revision number) of the table renders use now: the latest revision, else the analysis's own."""
     key = analysis.result.get("table_key")
+    jobs.require_live(analysis)  # 410 once destroyed with its footage (제35조)
     if analysis.status != JobStatus.done or not key:
         raise BadInput(f"analysis {analysis.id} is not finished ({analysis.status})")
     rev = latest_revision(session, analysis)
