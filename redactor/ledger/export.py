@@ -74,10 +74,26 @@ def _xlsx(rows: list[list]) -> bytes:
         cell.font = Font(bold=True)
     for r in rows:
         ws.append(r)
+        for cell in ws[ws.max_row]:
+            as_text(cell)
     ws.freeze_panes = "A2"
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+# What a spreadsheet takes for the start of a formula (or of DDE), as OWASP's CSV-injection note lists them.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(cell) -> None:
+    """User text is never written as a formula: openpyxl writes any string beginning with "=" as one (an agency
+    named `=HYPERLINK(...)` became a live link, issue 20). Every string cell is stored as a string, its text
+    unchanged, and one that begins like a formula also gets Excel's quote prefix, so that editing it keeps it text."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if cell.value.startswith(FORMULA_START):
+            cell.quotePrefix = True
 
 
 def _pdf(rows: list[list]) -> bytes:
