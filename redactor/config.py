@@ -67,3 +67,21 @@ class Settings:
 
 def settings() -> Settings:
     return Settings()
+
+
+def private_path(path: Path, mode: int) -> None:
+    """Tighten a path of ours to `mode` (a folder or file made earlier, or under a loose umask, may be wider)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    if st.st_uid == os.getuid() and st.st_mode & 0o777 & ~mode:
+        path.chmod(mode)
+
+
+def data_home() -> Path:
+    """REDACTOR_HOME, made if missing, and 0700: it holds footage, the database and (by default) the keys."""
+    home = settings().home
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_path(home, 0o700)
+    return home
