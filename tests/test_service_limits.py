@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from clips import bomb_ts
 from services import *  # noqa: F403
 from services import REDACTOR, ROOT, _wait_http, free_port, login, make_clip, wait_job
@@ -87,6 +88,7 @@ def upload(client: httpx.Client, headers: dict, clip: Path) -> int:
     return up
 
 
+@pytest.mark.slow  # the job's process loads the detectors before the decode reaches the big frames: about a minute
 def test_bomb_stream_is_refused_and_the_server_lives(service_env, vtest, tmp_path):
     clip = bomb_ts(vtest, tmp_path)
     assert clip.stat().st_size < 400_000
@@ -118,6 +120,7 @@ def test_bomb_stream_is_refused_and_the_server_lives(service_env, vtest, tmp_pat
         stop_server(proc)
 
 
+@pytest.mark.slow  # two servers, two analyses that start: two to three minutes here
 def test_worker_out_of_memory_or_killed_ends_the_job_not_the_api(service_env, vtest, tmp_path):
     clip = make_clip(vtest, tmp_path / "c.mp4", seconds=1.0, size=(1920, 1080))
     # 1400 MB of address space: the detectors load (about 1 GB), one 1080p frame's detection does not fit

@@ -67,14 +67,15 @@ def outcome(job_id: str, returncode: int) -> None:
     unfinished, with the reason."""
     from redactor.db import session_scope
     from redactor.jobs import service
+    from redactor.jobs.models import Job
 
     if returncode == EXIT_BUSY:
         raise service.JobBusy(f"job {job_id} is running on another worker")
     if returncode == 0:
         return
     with session_scope() as s:
-        job = service.get(s, job_id)
-        if job.status in service.FINAL:
+        job = s.get(Job, job_id)
+        if job is None or job.status in service.FINAL:
             return
         stored = service.last_line(job.error)
     limit = memory_limit()
@@ -111,6 +112,7 @@ def main(argv: list[str]) -> int:
         pass
     signal.signal(signal.SIGTERM, _interrupted)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from redactor.errors import RedactorError
     from redactor.jobs import service
 
     job_id = argv[0]
@@ -118,6 +120,9 @@ def main(argv: list[str]) -> int:
         service.run_job(job_id)
     except service.JobBusy:
         return EXIT_BUSY
+    except RedactorError as err:  # no such job, say: one line, nothing to store
+        print(f"redactor: {err}", file=sys.stderr)
+        return err.exit_code
     except SystemExit:
         _requeue(job_id)  # stopped with the service: the next start resumes it without waiting out the lease
         raise
