@@ -50,7 +50,7 @@ class Limits:
         if frames > self.frames:
             raise BadInput(f"{path}: {frames} frames is above the limit {self.frames} (REDACTOR_MAX_FRAMES)")
         if seconds > self.seconds:
-            raise BadInput(f"{path}: {seconds:.0f} s is above the limit {self.seconds:.0f} s (REDACTOR_MAX_SECONDS)")
+            raise BadInput(f"{path}: {seconds:g} s is above the limit {self.seconds:g} s (REDACTOR_MAX_SECONDS)")
         if width * height * fps > self.pixel_rate:
             raise BadInput(f"{path}: {width}x{height} at {fps:g} fps is {width * height * fps:.0f} pixels a second, "
                            f"above the limit {self.pixel_rate:.0f} (REDACTOR_MAX_PIXEL_RATE)")
@@ -87,7 +87,7 @@ class FrameMeter:
             raise BadInput(f"{self.path}: more than {lim.frames} frames decoded (REDACTOR_MAX_FRAMES), whatever the "
                            f"container declares")
         if seconds > lim.seconds:
-            raise BadInput(f"{self.path}: frame {index} is at {seconds:.0f} s, above the limit {lim.seconds:.0f} s "
+            raise BadInput(f"{self.path}: frame {index} is at {seconds:.2f} s, above the limit {lim.seconds:g} s "
                            f"(REDACTOR_MAX_SECONDS)")
         self.pixels += width * height
         # One second of grace: the first second's frames are all at (nearly) time 0.
