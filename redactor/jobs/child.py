@@ -2,11 +2,11 @@
 its job and not the process that started it (the API, with the embedded worker: issue 20, where one upload grew the
 API to 23.9 GB and the kernel killed it).
 
-`run_isolated(job_id)` starts `python -m redactor.jobs.child JOB_ID`, which lowers its own RLIMIT_AS, offers itself
-first to the kernel's OOM killer, and calls `redactor.jobs.service.run_job`; the parent waits for it. A MemoryError
-in the child fails the job (run_job); a child killed by a signal, or ended by an error run_job did not store, is
-failed here with the reason. Nothing of the job is in the parent: a fresh interpreter per job costs about a second
-of start-up and the models' load, against an API that stays up.
+`start(job_id)` runs `python -m redactor.jobs.child JOB_ID`, which lowers its own RLIMIT_AS, offers itself first to
+the kernel's OOM killer, and calls `redactor.jobs.service.run_job`; the parent waits for it, then calls `outcome`.
+A MemoryError in the child fails the job (run_job); a child killed by a signal, or ended by an error run_job did not
+store, is failed there with the reason. Nothing of the job is in the parent: a fresh interpreter per job costs about
+a second of start-up and the models' load, against an API that stays up.
 """
 
 from __future__ import annotations
@@ -88,11 +88,6 @@ def outcome(job_id: str, returncode: int) -> None:
         reason = f"internal error in its worker process (exit {returncode}): {stored or 'no error recorded'}"
     log.error("job %s failed: %s", job_id, reason)
     service.give_up(job_id, reason)
-
-
-def run_isolated(job_id: str) -> None:
-    proc = start(job_id)
-    outcome(job_id, proc.wait())
 
 
 def _interrupted(signum, _frame) -> None:
