@@ -42,7 +42,7 @@ def frame_source(request: Request, session: Session, analysis: Job, rotation: in
         raise NotFound(f"the recording of analysis {analysis.id} is destroyed")
     store = request.app.state.store()
     try:
-        return sources.get(rec.object_key, recording_opener(store, rec.object_key), rotation)
+        return sources.get(rec.object_key, recording_opener(store, rec.object_key, rec.size_bytes), rotation)
     except BadInput:
         sources.forget(rec.object_key)
         raise

@@ -6,9 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-def _dirs(value: str) -> tuple[Path, ...]:
-    return tuple(Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip())
+from redactor.registry.inplace import import_dirs
 
 
 @dataclass(frozen=True)
@@ -18,7 +16,7 @@ class ServiceSettings:
     max_upload_bytes: int = field(default_factory=lambda: int(float(os.environ.get("REDACTOR_MAX_UPLOAD_MB", "2048"))
                                                               * 1024 * 1024))
     # Server folders from which footage may be registered in place (none: registration by path is off).
-    import_dirs: tuple[Path, ...] = field(default_factory=lambda: _dirs(os.environ.get("REDACTOR_IMPORT_DIRS", "")))
+    import_dirs: tuple[Path, ...] = field(default_factory=import_dirs)
     link_hours_max: int = field(default_factory=lambda: int(os.environ.get("REDACTOR_LINK_HOURS_MAX", "168")))
     login_attempts: int = field(default_factory=lambda: int(os.environ.get("REDACTOR_LOGIN_ATTEMPTS", "5")))
     login_window_s: float = field(default_factory=lambda: float(os.environ.get("REDACTOR_LOGIN_WINDOW_S", "300")))

@@ -8,6 +8,7 @@ driver, the one the project installs.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from redactor.config import settings
+from redactor.config import data_home, private_path, settings
 from redactor.errors import RedactorError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -99,8 +100,7 @@ def _create_engine(url: str) -> Engine:
     u = make_url(url)
     if u.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    if u.database and u.database != ":memory:":
-        Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    _private_database(u)
     eng = create_engine(url)
 
     @event.listens_for(eng, "connect")
@@ -111,6 +111,21 @@ def _create_engine(url: str) -> Engine:
         cur.close()
 
     return eng
+
+
+def _private_database(u) -> None:
+    """The SQLite file is 0600 (its journals take its mode), and the data folder holding it 0700: it holds the
+    requests, the ledger's personal fields and the accounts."""
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return
+    path = Path(u.database).expanduser()
+    if path.resolve().parent.is_relative_to(settings().home.resolve()):
+        data_home()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # SQLite takes an empty file as new
+    except FileExistsError:
+        private_path(path, 0o600)
 
 
 def dispose_all() -> None:
@@ -151,6 +166,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     from alembic import command
 
     url = normalize_url(url or settings().db_url)
+    _private_database(make_url(url))  # before the migration's own engine makes the file
     command.upgrade(_alembic_config(url), revision)
 
 

@@ -7,12 +7,16 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from clips import ffmpeg, short_clip
+from clips import bomb_ts, concat_ts, ffmpeg, looped_ts, short_clip, ts_part
 
+from redactor.config import ConfigError
+from redactor.errors import BadInput
 from redactor.media import decode, probe
+from redactor.media.limits import Limits
 
 REDACTOR = [sys.executable, "-m", "redactor"]
 
@@ -135,3 +139,88 @@ def test_report_and_output_contract(tmp_path: Path, vtest: Path) -> None:
                 "output_sha256", "seconds"):
         assert key in r
     assert r["frames"] == probe(src).frames
+
+
+# ---- limits on what is decoded, not on what the container declares (issue 20) ----
+
+def test_bomb_stream_refused_on_the_frame_that_breaks_the_limit(tmp_path: Path, outdir: Path, vtest: Path) -> None:
+    """320x240 for a second, then 6000x6000: the container says 320x240; the decoder is refused the big picture
+    (libavcodec's max_pixels), so it is never allocated, and the error says what and where."""
+    src = bomb_ts(vtest, tmp_path)
+    info = probe(src)
+    assert (info.width, info.height) == (320, 240)  # all the container tells
+    with pytest.raises(BadInput, match=r"6000x6000 is above the limit 4096x4096") as err:
+        for _ in decode(src, info.rotation):
+            pass
+    assert "\n" not in str(err.value)
+    # the whole decode, in a process of its own: its memory stays near a small clip's, far from 5 x 6000x6000
+    peak = subprocess.run([sys.executable, "-c", PEAK_RSS, str(src)], capture_output=True, text=True, timeout=120)
+    assert peak.returncode == 0, peak.stderr
+    assert int(peak.stdout) < 400_000, f"decode peaked at {int(peak.stdout) // 1024} MB"
+    out = outdir / "o.mp4"
+    proc = subprocess.run([*REDACTOR, "analyze", str(src), "--out", str(out)], capture_output=True, text=True,
+                          timeout=600)
+    assert_clean_failure(proc, out, "6000x6000 is above the limit")
+
+
+# VmHWM, the peak of this process's own memory (ru_maxrss would carry over the parent's peak through exec)
+PEAK_RSS = """
+import sys
+from redactor.errors import BadInput
+from redactor.media import decode
+try:
+    for _ in decode(sys.argv[1]):
+        pass
+except BadInput:
+    pass
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
+"""
+
+
+def test_looped_stream_counted_as_decoded(tmp_path: Path, outdir: Path, vtest: Path) -> None:
+    src = looped_ts(vtest, tmp_path, times=40)
+    info = probe(src)
+    assert info.frames <= 30  # the container describes one second
+    assert sum(1 for _ in decode(src, info.rotation)) == 1000
+    out = outdir / "o.json"
+    proc = subprocess.run([*REDACTOR, "analyze", str(src), "--out", str(out)], capture_output=True, text=True,
+                          env={**os.environ, "REDACTOR_MAX_FRAMES": "30"}, timeout=600)
+    assert_clean_failure(proc, out, "more than 30 frames decoded")
+
+
+def test_picture_size_change_mid_stream_is_refused(tmp_path: Path, vtest: Path) -> None:
+    """Within every limit, but 320x240 and then 640x480: the masks, tracker and encoder are laid out for one size."""
+    src = concat_ts([ts_part(vtest, tmp_path / "a.ts", "320x240"), ts_part(vtest, tmp_path / "b.ts", "640x480",
+                                                                             start=7)], tmp_path / "change.ts")
+    info = probe(src)
+    seen = []
+    with pytest.raises(BadInput, match=r"frame 25 is 640x480 but the stream began at 320x240"):
+        for frame in decode(src, info.rotation):
+            seen.append(frame.image.shape)
+    assert set(seen) == {(240, 320, 3)} and len(seen) == 25
+
+
+def test_limits_are_read_when_used(tmp_path: Path, vtest: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = short_clip(vtest, tmp_path / "c.mp4", seconds=2, size="320x240", audio=False)
+    assert probe(src).width == 320
+    monkeypatch.setenv("REDACTOR_MAX_PIXELS", str(320 * 240 - 1))
+    with pytest.raises(BadInput, match="REDACTOR_MAX_PIXELS"):
+        probe(src)
+    monkeypatch.delenv("REDACTOR_MAX_PIXELS")
+    monkeypatch.setenv("REDACTOR_MAX_FRAMES", "not a number")
+    with pytest.raises(ConfigError, match="REDACTOR_MAX_FRAMES"):
+        probe(src)
+
+
+def test_duration_and_pixel_rate_by_decoded_timestamps(tmp_path: Path, vtest: Path) -> None:
+    src = short_clip(vtest, tmp_path / "c.mp4", seconds=2, size="320x240", audio=False)  # 10 fps
+    base = Limits.current()
+    with pytest.raises(BadInput, match=r"frame 10 is at 1.00 s, above the limit 0.95 s"):
+        list(decode(src, limits=replace(base, seconds=0.95)))
+    # 10 frames a second of 76,800 pixels: 768,000 a second; a limit of 300,000 holds for the first second's grace
+    with pytest.raises(BadInput, match="REDACTOR_MAX_PIXEL_RATE") as err:
+        list(decode(src, limits=replace(base, pixel_rate=300_000)))
+    assert "by 0." in str(err.value)
+    assert len(list(decode(src, limits=replace(base, pixel_rate=800_000)))) == 20
+    # the default limits: a day at 30 fps
+    assert base.frames == 24 * 3600 * 30 and base.seconds == 24 * 3600

@@ -122,6 +122,49 @@ def test_other_signer_and_added_file_are_rejected(made):
     assert r.returncode != 0 and "Traceback" not in r.stderr
 
 
+def _with_entry(src: Path, dst: Path, name: str, data: bytes, first: bool = False) -> None:
+    """The package re-zipped with one entry more (before the others when `first`), as a forger would add it."""
+    import warnings
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns of a duplicate name: that is the point
+        if first:
+            zout.writestr(name, data)
+        for item in zin.infolist():
+            zout.writestr(item, zin.read(item.filename))
+        if not first:
+            zout.writestr(name, data)
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["forged-first", "forged-last"])
+def test_two_entries_of_one_name_fail_verify(made, first):
+    """Issue 20: a forged clip beside the genuine one under the same name passed verify (zipfile reads the last
+    entry of a name, a plain unzip may take the other)."""
+    tmp, home, pkg = made
+    forged = tmp / "forged.zip"
+    _with_entry(pkg, forged, "clips/OS-001_20260302.avi", b"forged footage", first=first)
+    r = redactor("package", "verify", str(forged), "--key", str(tmp / "city.pub"), home=home)
+    assert r.returncode == 3, r.stdout + r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "clips/OS-001_20260302.avi: in the ZIP twice" in lines[0], r.stderr
+    # a name an unzip on a case-folding file system writes to the same file
+    folded = tmp / "folded.zip"
+    _with_entry(pkg, folded, "clips/OS-001_20260302.AVI", b"forged footage")
+    with pytest.raises(PackageInvalid, match="again as clips/OS-001_20260302.avi"):
+        verify_package(folded)
+
+
+@pytest.mark.parametrize("name", ["../evil.avi", "/etc/cron.d/x", "clips/sub/x.avi", "clips/..", "notes.txt",
+                                  "clips/", "clips/a\\..\\b.avi", "CLIPS/x.avi", "clips/x\x1b[2J.avi"])
+def test_unexpected_names_fail_verify(made, name):
+    tmp, home, pkg = made
+    odd = tmp / "odd.zip"
+    _with_entry(pkg, odd, name, b"x")
+    r = redactor("package", "verify", str(odd), "--key", str(tmp / "city.pub"), home=home)
+    assert r.returncode == 3 and "an unexpected name in the package" in r.stderr, r.stderr
+    assert "\x1b" not in r.stderr and "Traceback" not in r.stderr
+
+
 def test_bad_input_is_clear(made):
     tmp, home, _ = made
     r = redactor("package", "create", str(tmp / "nope.mp4"), "--recipient", "x", "--basis", "32-1-6", "--key",

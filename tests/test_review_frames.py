@@ -75,7 +75,8 @@ def test_sealed_file_reads_as_the_plain_file(clip, sealed):
     assert f.read(3 << 20) == data[len(data) // 2:]
 
 
-def test_registered_file_and_cache(clip, sealed):
+def test_registered_file_and_cache(clip, sealed, monkeypatch):
+    monkeypatch.setenv("REDACTOR_IMPORT_DIRS", str(clip.parent))  # footage registered in place is re-checked
     cache = Sources(size=1)
     a = cache.get("a", recording_opener(sealed, str(clip)))
     assert cache.get("a", lambda: None) is a

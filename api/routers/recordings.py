@@ -21,6 +21,7 @@ from redactor.db import utcnow
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
 from redactor.media import probe
+from redactor.registry.inplace import check_registrable, fingerprint
 from redactor.registry.models import Camera, Hold, Recording
 from redactor.registry.service import active_holds, add_recording, expiry_for, place_hold, release_hold
 
@@ -105,16 +106,13 @@ class RegisterPath(BaseModel):
              **roles(Role.operator, Role.admin))
 def register(request: Request, body: RegisterPath, user: User = Depends(current_user),
              session: Session = Depends(db)) -> dict:
-    allowed = request.app.state.settings.import_dirs
-    if not allowed:
-        raise BadInput("registration from a server path is off: set REDACTOR_IMPORT_DIRS")
-    path = Path(body.path).expanduser().resolve()
-    if not any(path.is_relative_to(d) for d in allowed):
-        raise BadInput("the path is not inside an allowed import folder (REDACTOR_IMPORT_DIRS)")
+    path = check_registrable(body.path, request.app.state.settings.import_dirs)
     cam = _camera(session, body.camera_id)
+    size, sha256 = fingerprint(path)  # checked again whenever the footage is opened
     info = probe(path)
     start, end = _span(info, body.start_at, body.end_at)
-    rec = add_recording(session, cam, start_at=start, end_at=end, object_key=str(path))
+    rec = add_recording(session, cam, start_at=start, end_at=end, object_key=str(path), size_bytes=size,
+                        sha256=sha256)
     record(session, actor=user.username, role=user.role, action="register", target=f"recording:{rec.id}",
            reason=body.reason or "녹화 등록 (서버 경로)", client=client_address(request))
     return recording_json(rec)

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import io
 import json
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -192,9 +193,13 @@ def create_package(clips: Iterable[str | Path], out: str | Path, handover: Hando
     for p in paths:
         if not p.is_file():
             raise BadInput(f"{p}: no such file")
-        if p.name in names:
+        if not expected_name(CLIPS + p.name):
+            raise BadInput(f"{ascii(p.name)}: not a file name a package may hold (no control characters, \\ or :, "
+                           f"not starting with a dot)")
+        folded = unicodedata.normalize("NFC", p.name).casefold()
+        if folded in names:
             raise BadInput(f"{p.name}: two clips with the same name")
-        names.add(p.name)
+        names.add(folded)
     files = [(p.name, p.stat().st_size) for p in paths]
     pdf = receipt_pdf(handover, files)
     manifest = {
@@ -249,13 +254,42 @@ def _member_sha256(z: zipfile.ZipFile, name: str) -> str:
     return h.hexdigest()
 
 
+def expected_name(name: str) -> bool:
+    """The names a package may hold: its four documents, and clips as `clips/<file name>` (no folder, no `..`, no
+    drive or stream, no control character), so that every unzip puts every entry where it is meant to be."""
+    if name in (MANIFEST, SIGNATURE, PUBLIC, RECEIPT):
+        return True
+    clip = name.removeprefix(CLIPS)
+    return (name.startswith(CLIPS) and clip not in ("", ".", "..") and not clip.startswith(".")
+            and not any(c in clip for c in '/\\:') and all(ord(c) >= 32 and ord(c) != 127 for c in clip))
+
+
+def check_names(names: Iterable[str]) -> None:
+    """Every entry of an expected name, each once. Names that an unzip would write to one file count as one: equal
+    after Unicode normalisation and case folding (a police PC's file system may fold case)."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if not expected_name(name):
+            raise PackageInvalid(f"{ascii(name)}: an unexpected name in the package (it holds only {MANIFEST}, "
+                                 f"{SIGNATURE}, {PUBLIC}, {RECEIPT} and {CLIPS}<file>)")
+        key = unicodedata.normalize("NFC", name).casefold()
+        if key in seen:
+            same = "twice" if seen[key] == name else f"again as {seen[key]}"
+            raise PackageInvalid(f"{name}: in the ZIP {same} (two entries of one name: an unzip may take either "
+                                 f"copy, so the package is refused)")
+        seen[key] = name
+
+
 def verify_package(path: str | Path, public_key: Ed25519PublicKey | None = None) -> Verification:
-    """Signature, then every file's hash; PackageInvalid names the first file that is wrong."""
+    """Names (expected ones, each once), signature, then every file's hash; PackageInvalid names the first file
+    that is wrong."""
     try:
         z = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as err:
         raise PackageInvalid(f"{path}: not a readable ZIP ({err})") from None
     with z:
+        # zipfile keeps the last of two entries of one name; an unzip may take the first: check every entry
+        check_names(info.filename for info in z.infolist())
         members = set(z.namelist())
         for needed in (MANIFEST, SIGNATURE):
             if needed not in members:
@@ -279,6 +313,7 @@ def verify_package(path: str | Path, public_key: Ed25519PublicKey | None = None)
                 from None
         manifest = json.loads(body)
         listed = manifest.get("files", {})
+        check_names(listed)
         for name, meta in sorted(listed.items()):
             if name not in members:
                 raise PackageInvalid(f"{name}: listed in the manifest but missing")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+# What a spreadsheet takes for the start of a formula (or of DDE), as OWASP's CSV-injection note lists them.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 
 def xlsx_table(sheet: str, headers: Sequence[str], rows: Sequence[Sequence]) -> bytes:
     """Every value is data: text that looks like a formula ("=HYPERLINK(...)") stays text, and control characters
@@ -24,8 +27,10 @@ def xlsx_table(sheet: str, headers: Sequence[str], rows: Sequence[Sequence]) -> 
             if isinstance(value, str):
                 value = ILLEGAL_CHARACTERS_RE.sub("", value)
             cell = ws.cell(row=i, column=j, value=value)
-            if cell.data_type == "f":  # user text never becomes a formula
+            if isinstance(value, str):  # user text never becomes a formula (an agency "=HYPERLINK(...)")
                 cell.data_type = "s"
+                # and Excel's quote prefix keeps it text when someone edits the cell
+                cell.quotePrefix = value.startswith(FORMULA_START)
     ws.freeze_panes = "A2"
     buf = io.BytesIO()
     wb.save(buf)

@@ -2,8 +2,10 @@
 finish. `run_job(job_id)` is the one entry point that a Celery task and the embedded thread pool both call.
 
 Idempotent by job id: a finished job returns its stored result; a job whose worker died (stale heartbeat) is taken
-over and run again from the start; each step writes its domain rows and the job's `done` in one transaction, so a
-crash before that commit leaves nothing half-done visible and a crash after it is a no-op when redelivered.
+over and run again from the start, but only up to REDACTOR_JOB_ATTEMPTS starts in all (a clip that kills its worker
+would kill every worker that takes it); a job that runs out of memory is failed at once, not retried. Each step
+writes its domain rows and the job's `done` in one transaction, so a crash before that commit leaves nothing
+half-done visible and a crash after it is a no-op when redelivered.
 """
 
 from __future__ import annotations
@@ -35,6 +37,17 @@ FINAL = (JobStatus.done, JobStatus.failed, JobStatus.blocked)
 def lease_seconds() -> float:
     """A running job whose heartbeat is older than this is taken to be orphaned by a dead worker."""
     return float(os.environ.get("REDACTOR_JOB_LEASE", "60"))
+
+
+def max_attempts() -> int:
+    """How many times a job may be started. Read when used."""
+    raw = os.environ.get("REDACTOR_JOB_ATTEMPTS", "").strip()
+    try:
+        return max(1, int(raw)) if raw else 3
+    except ValueError:
+        from redactor.config import ConfigError
+
+        raise ConfigError(f"REDACTOR_JOB_ATTEMPTS={raw!r}: not a whole number") from None
 
 
 class JobBusy(RedactorError):
@@ -130,6 +143,14 @@ def _claim(job_id: str) -> tuple[Job, bool]:
         if job.status == JobStatus.running and job.heartbeat_at and \
                 now - job.heartbeat_at < dt.timedelta(seconds=lease_seconds()):
             raise JobBusy(f"job {job_id} is running on another worker (heartbeat {job.heartbeat_at.isoformat()})")
+        if job.attempts >= max_attempts():
+            # Every earlier start ended without finishing (its worker was killed, ran out of memory, or the machine
+            # restarted): not resumed blindly once more.
+            last = last_line(job.error) or "its worker stopped without a word (killed, out of memory or restarted)"
+            job.error = f"not run again after {job.attempts} starts (REDACTOR_JOB_ATTEMPTS); the last: {last}"
+            finish(s, job, {}, JobStatus.failed, step=JobStatus.failed.value)
+            log.warning("job %s failed: %s", job_id, job.error)
+            return job, False
         job.status, job.step = JobStatus.running.value, "starting"
         job.attempts += 1
         job.started_at = job.heartbeat_at = now
@@ -155,21 +176,49 @@ def run_job(job_id: str, steps: dict[str, StepFunction] | None = None) -> dict:
         with session_scope() as s:
             return to_json(get(s, job_id))
     progress = Progress(job_id)
+    exhausted = False
     try:
         step(job_id, progress)
     except AuditObjection as err:
         _fail(job_id, str(err), JobStatus.blocked)
     except RedactorError as err:
         _fail(job_id, str(err), JobStatus.failed)
-    except Exception:
-        with session_scope() as s:
-            j = get(s, job_id)
-            if j.status not in FINAL:
-                j.status, j.step = JobStatus.queued.value, "retrying"
-                j.error = traceback.format_exc(limit=3)[-2000:]
-        raise
+    except Exception as err:
+        if not out_of_memory(err):
+            with session_scope() as s:
+                j = get(s, job_id)
+                if j.status not in FINAL:
+                    j.status, j.step = JobStatus.queued.value, "retrying"
+                    j.error = traceback.format_exc(limit=3)[-2000:]
+            raise
+        # Resource exhaustion is no passing fault: the same clip on the same worker would run out again. Failed
+        # below, once this handler has let go of the traceback (and of the arrays its frames hold).
+        exhausted = True
+    if exhausted:
+        _fail(job_id, OUT_OF_MEMORY, JobStatus.failed)
     with session_scope() as s:
         return to_json(get(s, job_id))
+
+
+OUT_OF_MEMORY = ("ran out of memory: the clip needs more than this worker may use (REDACTOR_JOB_MEMORY_MB, "
+                 "REDACTOR_MAX_PIXELS); not retried")
+
+
+def out_of_memory(err: BaseException) -> bool:
+    """MemoryError (Python, numpy), and the allocation failures of the native libraries, which raise their own
+    types (OpenCV's cv2.error, onnxruntime's RuntimeException, an ImportError when a library cannot be mapped under
+    the address-space limit) with these words."""
+    if isinstance(err, MemoryError):
+        return True
+    text = str(err)
+    return any(w in text for w in ("Insufficient memory", "Failed to allocate memory", "bad_alloc",
+                                   "bad allocation", "Cannot allocate memory", "failed to map segment"))
+
+
+def last_line(text: str | None) -> str:
+    """The last non-empty line of a stored error (a traceback's is the exception itself)."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def _fail(job_id: str, message: str, status: JobStatus) -> None:

@@ -7,13 +7,15 @@ import datetime as dt
 import json
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from redactor.db import session_scope, utcnow
 from redactor.errors import BadInput, FootageDestroyed
 from redactor.jobs import service
 from redactor.jobs.models import Job, JobKind, JobStatus, KeepSet
+from redactor.registry.inplace import open_registered, registered_path
 
 log = logging.getLogger(__name__)
 
@@ -25,16 +27,26 @@ def open_store():
 
 
 def fetch(store, key: str, dest: Path) -> Path:
-    """The plaintext of a stored object as a local file (footage registered in place is used where it lies)."""
-    local = Path(key[len("file://"):] if key.startswith("file://") else key)
-    if local.is_absolute():
-        if not local.is_file():
-            raise BadInput(f"{local}: the registered footage is gone")
-        return local
+    """The plaintext of a stored object as a local file. Footage registered in place is opened through
+    `recording_file` only, never here."""
+    if registered_path(key) is not None:
+        raise BadInput(f"{Path(key).name}: footage registered in place is opened with its checks (recording_file)")
     with open(dest, "wb") as out:
         for chunk in store.get(key):
             out.write(chunk)
     return dest
+
+
+@contextmanager
+def recording_file(store, rec, dest: Path) -> Iterator[Path]:
+    """A recording's footage as a local file: fetched from the store, or, registered in place, used where it lies
+    after the checks of redactor.registry.inplace (allowed folder, no link, same size and sha256)."""
+    local = registered_path(rec.object_key)
+    if local is None:
+        yield fetch(store, rec.object_key, dest)
+        return
+    with open_registered(local, rec.size_bytes, rec.sha256) as path:
+        yield path
 
 
 class _CountingEngine:
@@ -64,11 +76,11 @@ def analyze_step(job_id: str, progress: service.Progress) -> None:
         rec = s.get(Recording, job.recording_id)
         if rec is None or rec.destroyed_at is not None:
             raise BadInput(f"recording {job.recording_id} does not exist or was destroyed")
-        key, expires = rec.object_key, rec.expires_at
+        expires = rec.expires_at  # the row stays readable after the session (expire_on_commit=False)
     store = open_store()
-    with tempfile.TemporaryDirectory(prefix="redactor-analyze-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="redactor-analyze-") as tmp, ExitStack() as stack:
         progress("fetch", force=True)
-        video = fetch(store, key, Path(tmp) / "input.video")
+        video = stack.enter_context(recording_file(store, rec, Path(tmp) / "input.video"))
         info = probe(video)
         count = [0]
 
@@ -134,16 +146,16 @@ def render_step(job_id: str, progress: service.Progress) -> None:
         rec = s.get(Recording, analysis.recording_id)
         if rec is None or rec.destroyed_at is not None:
             raise BadInput(f"recording {analysis.recording_id} does not exist or was destroyed")
-        keep, key, expires = keep_set.tracks, rec.object_key, rec.expires_at
+        keep, expires = keep_set.tracks, rec.expires_at
         style = params.get("style", "solid")
         tkey, revision = table_key(s, analysis)
         consent = latest_consent(s, analysis.id)
         consent = consent.record | {"id": consent.id} if consent is not None else None
     store = open_store()
-    with tempfile.TemporaryDirectory(prefix="redactor-render-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="redactor-render-") as tmp, ExitStack() as stack:
         progress("fetch", force=True)
         table = read_table(store, tkey)
-        video = fetch(store, key, Path(tmp) / "input.video")
+        video = stack.enter_context(recording_file(store, rec, Path(tmp) / "input.video"))
         out = Path(tmp) / "render.mp4"
         progress("identity", force=True)
         # The photo is never stored, so the reference is the kept tracks' own best crops (as `redactor redact

@@ -50,6 +50,10 @@ def load_signing_key() -> Ed25519PrivateKey:
 
 
 def _generate(path: Path) -> None:
+    if path == default_key_path():
+        from redactor.storage.secrets import keys_dir
+
+        keys_dir()  # the data folder and its keys folder, 0700
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())

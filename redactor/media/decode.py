@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,10 @@ import cv2
 import numpy as np
 
 from redactor.errors import BadInput
+from redactor.media.limits import FrameMeter, Limits
+
+# A decoder error with one of these is the process's limits (no memory, no thread could be made), not a bad stream.
+RESOURCE_ERRNOS = (errno.ENOMEM, errno.EAGAIN)
 
 # ffmpeg's display-matrix rotation is counter-clockwise: 90 means "turn 90 degrees counter-clockwise to show".
 _UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
@@ -29,15 +34,21 @@ def upright(image: np.ndarray, rotation: int) -> np.ndarray:
     return image if code is None else cv2.rotate(image, code)
 
 
-def decode(path: str | Path, rotation: int = 0, threads: bool = True) -> Iterator[Frame]:
+def decode(path: str | Path, rotation: int = 0, threads: bool = True, limits: Limits | None = None) -> Iterator[Frame]:
     """Every frame in presentation order. A stream that breaks part-way raises BadInput (fail closed: a clip that
-    cannot be read to its end is not released half-masked)."""
+    cannot be read to its end is not released half-masked), and so does one that breaks a limit
+    (redactor.media.limits), checked on each decoded frame before its pixels are converted. One frame at a time is
+    held here, whatever the clip's length."""
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as err:
         raise BadInput(f"{path}: cannot open the video ({err.strerror or err})") from None
     with container:
         stream = container.streams.video[0]
+        meter = FrameMeter(path, limits, rotation)
+        ctx = stream.codec_context
+        declared = ctx.width, ctx.height  # the decoder refuses to open when these are already over the limit
+        ctx.options = meter.limits.decoder_options()
         if threads:
             stream.thread_type = "AUTO"
         tb = stream.time_base
@@ -53,8 +64,13 @@ def decode(path: str | Path, rotation: int = 0, threads: bool = True) -> Iterato
                 if last_pts is not None and rel <= last_pts:
                     rel = last_pts + 1  # keep timestamps strictly increasing for the encoder
                 last_pts = rel
+                time = float(rel * tb) if tb else index / 25.0
+                meter.admit(frame.width, frame.height, time)
                 image = frame.to_ndarray(format="bgr24")
-                yield Frame(index, rel, float(rel * tb) if tb else index / 25.0, upright(image, rotation))
+                yield Frame(index, rel, time, upright(image, rotation))
                 index += 1
         except av.error.FFmpegError as err:
-            raise BadInput(f"{path}: the video stream is corrupt at frame {index} ({err.strerror or err})") from None
+            if err.errno in RESOURCE_ERRNOS:
+                raise MemoryError(f"{path}: the decoder ran out of memory or threads at frame {index}") from None
+            raise meter.refused_picture(ctx.width or declared[0], ctx.height or declared[1]) or BadInput(
+                f"{path}: the video stream is corrupt at frame {index} ({err.strerror or err})") from None

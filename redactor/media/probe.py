@@ -8,8 +8,8 @@ from pathlib import Path
 
 import av
 
-from redactor.config import settings
 from redactor.errors import BadInput
+from redactor.media.limits import FrameMeter, Limits
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class VideoInfo:
     width: int  # as displayed, after rotation
     height: int
     fps: float
-    frames: int  # declared or estimated count; decode reports the true one
+    frames: int  # declared or estimated count: never trusted; decode counts the true one against the limits
     duration: float
     codec: str
     rotation: int  # degrees clockwise to turn the stored picture upright
@@ -56,15 +56,14 @@ def probe(path: str | Path) -> VideoInfo:
             av.codec.Codec(ctx.name, "r")
         except Exception:
             raise BadInput(f"{path}: no decoder for the video codec {ctx.name!r}") from None
-        w, h = ctx.width, ctx.height
-        if not w or not h:
+        if not ctx.width or not ctx.height:
             raise BadInput(f"{path}: the video stream has no picture size (corrupt or unknown codec)")
-        s = settings()
-        rotation = _first_frame_rotation(container, vs, path)
+        limits = Limits.current()
+        if ctx.width * ctx.height > limits.pixels:  # the decoder would refuse to open: say why
+            limits.check_size(path, ctx.width, ctx.height)
+        vs.codec_context.options = limits.decoder_options()
+        rotation, w, h = _first_frame(container, vs, path, limits)
         dw, dh = (h, w) if rotation in (90, 270) else (w, h)
-        if dw > s.max_width or dh > s.max_height:
-            raise BadInput(f"{path}: resolution {dw}x{dh} is above the limit {s.max_width}x{s.max_height} "
-                           f"(REDACTOR_MAX_WIDTH / REDACTOR_MAX_HEIGHT)")
         rate = vs.average_rate or vs.guessed_rate or vs.base_rate
         if not rate or float(rate) <= 0 or float(rate) > 1000:
             raise BadInput(f"{path}: no usable frame rate")
@@ -75,8 +74,7 @@ def probe(path: str | Path) -> VideoInfo:
         else:
             duration = 0.0
         frames = vs.frames or int(round(duration * float(rate)))
-        if frames > s.max_frames:
-            raise BadInput(f"{path}: {frames} frames is above the limit {s.max_frames} (REDACTOR_MAX_FRAMES)")
+        limits.check_declared(path, frames, duration, float(rate), dw, dh)
         vfr = bool(vs.base_rate and vs.average_rate and abs(float(vs.base_rate) - float(vs.average_rate)) > 0.01
                    * float(vs.average_rate))
         return VideoInfo(path=str(path), width=dw, height=dh, fps=float(rate), frames=int(frames),
@@ -85,12 +83,17 @@ def probe(path: str | Path) -> VideoInfo:
                          variable_frame_rate=vfr)
 
 
-def _first_frame_rotation(container, stream, path: Path) -> int:
+def _first_frame(container, stream, path: Path, limits: Limits) -> tuple[int, int, int]:
     """Decode the first frame: proves the stream decodes at all, and gives the display matrix's rotation
-    (counter-clockwise degrees, as ffmpeg's autorotate reads it)."""
+    (counter-clockwise degrees, as ffmpeg's autorotate reads it) and the picture size the decoder really made
+    (the container's may differ), both checked against the limits."""
     try:
         for frame in container.decode(stream):
-            return int(round(getattr(frame, "rotation", 0) or 0)) % 360
+            rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
+            FrameMeter(path, limits, rotation).admit(frame.width, frame.height, 0.0)
+            return rotation, frame.width, frame.height
     except av.error.FFmpegError as err:
-        raise BadInput(f"{path}: the video stream is corrupt ({err.strerror or err})") from None
+        ctx = stream.codec_context
+        raise FrameMeter(path, limits).refused_picture(ctx.width, ctx.height) or BadInput(
+            f"{path}: the video stream is corrupt ({err.strerror or err})") from None
     raise BadInput(f"{path}: the video stream holds no decodable frame (corrupt or truncated)")

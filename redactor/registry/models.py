@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from redactor.db import Base, UTCDateTime, utcnow
@@ -64,6 +64,10 @@ class Recording(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     destroyed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     destroyed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Footage registered in place: its size and sha256 when registered, checked again whenever it is opened
+    # (redactor.registry.inplace). None for uploads: the object store seals and authenticates those.
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     camera: Mapped[Camera] = relationship(back_populates="recordings")
     holds: Mapped[list[Hold]] = relationship(back_populates="recording", order_by="Hold.id")

@@ -39,12 +39,14 @@ def expiry_for(camera: Camera, collected_at: dt.datetime) -> dt.datetime:
 
 
 def add_recording(session: Session, camera: Camera, *, start_at: dt.datetime, end_at: dt.datetime, object_key: str,
-                  collected_at: dt.datetime | None = None) -> Recording:
+                  collected_at: dt.datetime | None = None, size_bytes: int | None = None,
+                  sha256: str | None = None) -> Recording:
     if end_at <= start_at:
         raise RegistryError(f"recording on {camera.code}: end {end_at} is not after start {start_at}")
     collected_at = collected_at or end_at
     rec = Recording(camera=camera, start_at=start_at, end_at=end_at, object_key=object_key,
-                    collected_at=collected_at, expires_at=expiry_for(camera, collected_at))
+                    collected_at=collected_at, expires_at=expiry_for(camera, collected_at), size_bytes=size_bytes,
+                    sha256=sha256)
     session.add(rec)
     session.flush()
     return rec

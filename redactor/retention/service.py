@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,7 @@ from redactor.db import utcnow
 from redactor.documents.notice import kst
 from redactor.ledger.entry import Kind
 from redactor.ledger.service import Ledger
+from redactor.registry.inplace import registered_path, unlink_registered
 from redactor.registry.models import Recording
 from redactor.registry.service import ensure_deletable, expired_recordings, is_held
 
@@ -31,21 +31,15 @@ Destroyer = Callable[[Recording], None]
 SYSTEM_ROLE = "system"
 
 
-def _local_path(key: str) -> Path | None:
-    if key.startswith("file://"):
-        key = key[len("file://"):]
-    path = Path(key)
-    return path if path.is_absolute() else None
-
-
 def store_destroyer(store=None) -> Destroyer:
-    """Destroy through the configured object store (REDACTOR_STORE), opened on first use; local paths are unlinked."""
+    """Destroy through the configured object store (REDACTOR_STORE), opened on first use; footage registered in
+    place is unlinked (redactor.registry.inplace.unlink_registered)."""
     opened = [store]
 
     def destroy(recording: Recording) -> None:
-        path = _local_path(recording.object_key)
+        path = registered_path(recording.object_key)
         if path is not None:
-            path.unlink(missing_ok=True)
+            unlink_registered(path)
             return
         if opened[0] is None:
             from redactor.storage import open_store

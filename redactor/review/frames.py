@@ -12,7 +12,6 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import av
 import numpy as np
@@ -224,12 +223,20 @@ class Sources:
 sources = Sources()
 
 
-def recording_opener(store, key: str) -> Callable[[], object]:
-    """How to open a recording's bytes: a registered file where it lies, else the sealed object, decrypted as read."""
-    local = Path(key[len("file://"):] if key.startswith("file://") else key)
-    if local.is_absolute():
+def recording_opener(store, key: str, size: int | None = None) -> Callable[[], object]:
+    """How to open a recording's bytes: a registered file where it lies (re-checked as every job opens it: allowed
+    folder, no link, same size; the sha256 is left to the jobs, a viewer opens it often), else the sealed object,
+    decrypted as read."""
+    from redactor.registry.inplace import open_registered, registered_path
+
+    local = registered_path(key)
+    if local is not None:
         if not local.is_file():
-            raise BadInput(f"{local}: the registered footage is gone")
-        return lambda: str(local)
+            raise BadInput(f"{local.name}: the registered footage is gone")
+
+        def open_checked():
+            with open_registered(local, size) as checked:
+                return open(checked, "rb")  # the checked file itself, still open after the check's descriptor closes
+        return open_checked
     store.size(key)  # missing or expired: a clear error now, not inside the decoder
     return lambda: SealedFile(store, key)

@@ -1,4 +1,5 @@
-"""Service secrets: from the environment first, else a key file under REDACTOR_HOME/keys/ created once with mode 0600.
+"""Service secrets: from the environment first (the value, or NAME_FILE: a key file the operator keeps outside the
+data folder), else a key file under REDACTOR_HOME/keys/ created once with mode 0600.
 
 Secrets never go into the database or logs. A key file is created atomically (O_EXCL), so two processes starting at
 once cannot end up with different keys.
@@ -11,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from redactor.config import settings
+from redactor.config import data_home, private_path
 from redactor.errors import RedactorError
 
 
@@ -22,8 +23,9 @@ class SecretMissing(RedactorError):
 
 
 def keys_dir() -> Path:
-    d = settings().home / "keys"
-    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    d = data_home() / "keys"
+    d.mkdir(exist_ok=True, mode=0o700)
+    private_path(d, 0o700)
     return d
 
 
@@ -38,10 +40,13 @@ def _decode(value: str, source: str) -> bytes:
 
 
 def load_secret(name: str, env: str) -> bytes:
-    """A 32-byte secret: env var `env` (base64), else REDACTOR_HOME/keys/`name`.key, created on first use."""
+    """A 32-byte secret: env var `env` (base64), else the file named by `env`_FILE (base64), else
+    REDACTOR_HOME/keys/`name`.key, created on first use."""
     value = os.environ.get(env)
     if value:
         return _decode(value, env)
+    if os.environ.get(f"{env}_FILE", "").strip():
+        return _decode(_key_file(f"{env}_FILE").read_text(), f"{env}_FILE")
     path = keys_dir() / f"{name}.key"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -52,11 +57,27 @@ def load_secret(name: str, env: str) -> bytes:
     return _decode(path.read_text(), str(path))
 
 
+def _key_file(env: str) -> Path:
+    """The key file named by `env`: it must exist, lie outside the data folder (a key beside the objects it seals
+    protects nothing against a copy of the folder) and not be readable by everyone."""
+    path = Path(os.environ[env].strip()).expanduser().resolve()
+    home = data_home().resolve()
+    if path.is_relative_to(home):
+        raise SecretMissing(f"{env}={path}: inside the data folder {home}; keep the key file apart from it")
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        raise SecretMissing(f"{env}={path}: cannot read the key file ({err.strerror})") from None
+    if mode & 0o004:
+        raise SecretMissing(f"{env}={path}: readable by every user (chmod 600 or 640)")
+    return path
+
+
 def master_key() -> bytes:
-    """The key-encryption key that wraps every object's data key (REDACTOR_MASTER_KEY)."""
+    """The key-encryption key that wraps every object's data key (REDACTOR_MASTER_KEY, REDACTOR_MASTER_KEY_FILE)."""
     return load_secret("master", "REDACTOR_MASTER_KEY")
 
 
 def watermark_key() -> bytes:
-    """The secret that keys the forensic watermark's pattern (REDACTOR_WATERMARK_KEY)."""
+    """The secret that keys the forensic watermark's pattern (REDACTOR_WATERMARK_KEY, REDACTOR_WATERMARK_KEY_FILE)."""
     return load_secret("watermark", "REDACTOR_WATERMARK_KEY")
