@@ -1,5 +1,5 @@
 """`create_app(settings)`: the FastAPI application. Routes under /api/v1, OpenAPI at /openapi.json, health at /healthz
-and /readyz, recipients' downloads at /objects/{token}."""
+and /readyz, recipients' downloads at /objects/{token}, `/` leading to the start page (api.home)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import errors, health, links
+from api import errors, health, home, links
 from api.ratelimit import LoginLimiter
 from api.routers import (
     analyses,
@@ -108,6 +108,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, upload_limit=settings.max_upload_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=4096)
+    app.include_router(home.router)
     app.include_router(health.router)
     app.include_router(links.router)
     for module in (auth, users, cameras, recordings, requests, decisions, analyses, reviews, renders,

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from redactor.config import settings
+from redactor.config import private_dir, settings
 from redactor.errors import RedactorError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -99,11 +99,17 @@ def _create_engine(url: str) -> Engine:
     u = make_url(url)
     if u.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    if u.database and u.database != ":memory:":
-        Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    _sqlite_folder(url)
     eng = create_engine(url)
     _sqlite_transactions(eng)
     return eng
+
+
+def _sqlite_folder(url: str) -> None:
+    """The folder a SQLite file lies in, made first (the data folder, owner-only, when it is the default one)."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+        private_dir(Path(u.database).expanduser().parent)
 
 
 SQLITE_BUSY_MS = 30_000  # how long a writer waits for another's commit before the database answers "busy"
@@ -189,6 +195,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     from alembic import command
 
     url = normalize_url(url or settings().db_url)
+    _sqlite_folder(url)
     command.upgrade(_alembic_config(url), revision)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from redactor.config import settings
+from redactor.config import private_dir, settings
 from redactor.storage.base import ObjectStore, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def _pending() -> list[dict]:
 
 def _write_pending(items: list[dict]) -> None:
     path = _journal()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
     os.replace(tmp, path)

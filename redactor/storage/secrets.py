@@ -11,7 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
-from redactor.config import settings
+from redactor.config import private_dir, settings
 from redactor.errors import RedactorError
 
 
@@ -22,9 +22,7 @@ class SecretMissing(RedactorError):
 
 
 def keys_dir() -> Path:
-    d = settings().home / "keys"
-    d.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return d
+    return private_dir(settings().home / "keys")
 
 
 def _decode(value: str, source: str) -> bytes:
