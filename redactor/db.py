@@ -139,6 +139,8 @@ def _sqlite_transactions(eng: Engine) -> None:
 
     @event.listens_for(eng, "before_cursor_execute")
     def _begin(conn, cursor, statement, parameters, context, executemany) -> None:
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # asked for no transaction: each statement stands alone
         raw = conn.connection.dbapi_connection
         verb = statement.lstrip()[:8].upper()
         writes = not verb.startswith(_READ_STATEMENTS) or _for_update(context)
