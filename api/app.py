@@ -1,5 +1,5 @@
 """`create_app(settings)`: the FastAPI application. Routes under /api/v1, OpenAPI at /openapi.json, health at /healthz
-and /readyz, recipients' downloads at /objects/{token}."""
+and /readyz, recipients' downloads at /objects/{token}, `/` leading to the start page (api.home)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import errors, health, links
+from api import errors, health, home, links
 from api.ratelimit import LoginLimiter
 from api.routers import (
     analyses,
@@ -138,6 +138,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     # pictures and video are compressed already, and a gzipped body could not answer a byte range
     app.add_middleware(GZipMiddleware, minimum_size=4096,
                        exclude_content_types=("text/event-stream", "video/*", "image/*", "application/zip"))
+    app.include_router(home.router)
     app.include_router(health.router)
     offline_docs(app)
     app.include_router(links.router)

@@ -20,10 +20,23 @@ ALL_ROLES = tuple(Role)
 STAFF = (Role.clerk, Role.privacy_officer, Role.center_head, Role.operator)  # who handles requests and footage
 
 
-def db() -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on any error."""
+def _transaction() -> Iterator[Session]:
     with session_scope() as session:
         yield session
+
+
+def db(session: Session = Depends(_transaction, scope="function")) -> Session:
+    """One transaction per request: committed when the route returns and BEFORE its answer is sent, rolled back on
+    any error. A commit that fails (a conflict found at commit, the database busy or gone) so becomes the answer
+    (409 or 503, api.errors), never a 2xx for something not stored.
+
+    Why the indirection: the exit code of a dependency with `yield` runs after the response has been SENT unless the
+    dependency is declared with `scope="function"` (FastAPI >= 0.121; its docs, "Dependencies with yield": "The code
+    following the yield statement is executed after the response"). Routes and `current_user` all say
+    `Depends(db)`; `db` itself is a plain function, so every one of them shares the one function-scoped transaction
+    below it (tests/test_concurrency.py pins this order).
+    """
+    return session
 
 
 def _unauthorized(detail: str) -> HTTPException:

@@ -9,7 +9,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
 
 from redactor.errors import BadInput, RedactorError, scrub_paths
 
@@ -135,6 +135,13 @@ def install(app: FastAPI) -> None:
     async def integrity(_: Request, err: IntegrityError) -> JSONResponse:
         return JSONResponse({"detail": "conflicts with stored data (duplicate or missing reference)",
                              "error": "Conflict"}, status_code=409)
+
+    @app.exception_handler(OperationalError)
+    async def unavailable(_: Request, err: OperationalError) -> JSONResponse:
+        # the database busy past its wait, or unreachable, during the route or at its commit: nothing was stored
+        log.error("database unavailable: %s", str(err.orig).splitlines()[0] if err.orig else type(err).__name__)
+        return JSONResponse({"detail": "the database is busy or unreachable: nothing was stored, try again",
+                             "error": "Unavailable"}, status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(DataError)
     async def data_error(_: Request, err: DataError) -> JSONResponse:

@@ -1,7 +1,12 @@
 """Settings from the environment, with embedded defaults (one machine, nothing to install but Python packages).
 
 Every value is read when `settings()` is called, never once at import: a worker, a test or an operator that sets a
-variable sees it take effect on the next job."""
+variable sees it take effect on the next job.
+
+Two folders: the data folder (REDACTOR_HOME, default ~/.redactor: database, objects, keys; personal data, so it is
+made owner-only) and the per-machine cache (REDACTOR_CACHE, default $XDG_CACHE_HOME/redactor or ~/.cache/redactor:
+model weights and fonts, the same for every data folder on the machine, fetched once).
+"""
 
 from __future__ import annotations
 
@@ -20,8 +25,22 @@ class ConfigError(RedactorError):
     exit_code = 4
 
 
+class DataFolderError(RedactorError):
+    """The data folder cannot be made or used: the message says which folder and why."""
+
+    exit_code = 5
+
+
 def _home() -> Path:
     return Path(os.environ.get("REDACTOR_HOME", Path.home() / ".redactor")).expanduser()
+
+
+def cache_dir() -> Path:
+    """The per-machine cache: REDACTOR_CACHE, else $XDG_CACHE_HOME/redactor, else ~/.cache/redactor."""
+    if os.environ.get("REDACTOR_CACHE"):
+        return Path(os.environ["REDACTOR_CACHE"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "redactor"
 
 
 def _number(name: str, default: float, kind: type = int):
@@ -58,7 +77,9 @@ class Settings:
 
     @property
     def models_dir(self) -> Path:
-        return Path(os.environ.get("REDACTOR_MODELS", self.home / "models")).expanduser()
+        """The fetched weights: REDACTOR_MODELS, else the machine's cache (not the data folder: a second data folder,
+        a test's or a second city's, uses the weights already fetched)."""
+        return Path(os.environ.get("REDACTOR_MODELS") or cache_dir() / "models").expanduser()
 
     @property
     def db_url(self) -> str:
@@ -80,8 +101,31 @@ def private_path(path: Path, mode: int) -> None:
 
 
 def data_home() -> Path:
-    """REDACTOR_HOME, made if missing, and 0700: it holds footage, the database and (by default) the keys."""
+    """REDACTOR_HOME, made on first use with owner-only permissions (0700: it holds footage, keys and personal data),
+    and tightened to 0700 if it was made wider earlier. A folder that cannot be made is refused in one line naming
+    it and why."""
     home = settings().home
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not home.is_dir():
+        try:
+            home.mkdir(parents=True, mode=0o700)
+        except FileExistsError:
+            if not home.is_dir():
+                raise DataFolderError(f"data folder {home} (REDACTOR_HOME) exists and is not a folder") from None
+        except OSError as err:
+            raise DataFolderError(f"cannot make the data folder {home} (REDACTOR_HOME): "
+                                  f"{err.strerror or err}") from None
     private_path(home, 0o700)
     return home
+
+
+def private_dir(path: Path) -> Path:
+    """A folder for the service's own files (0700), made with the data folder it lies in."""
+    home = settings().home
+    if path == home or home in path.parents:
+        data_home()
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as err:
+        raise DataFolderError(f"cannot make the folder {path}: {err.strerror or err}") from None
+    private_path(path, 0o700)
+    return path

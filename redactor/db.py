@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from redactor.config import data_home, private_path, settings
+from redactor.config import DataFolderError, data_home, private_path, settings
 from redactor.errors import RedactorError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -102,15 +102,55 @@ def _create_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     _private_database(u)
     eng = create_engine(url)
+    _sqlite_transactions(eng)
+    return eng
+
+
+SQLITE_BUSY_MS = 30_000  # how long a writer waits for another's commit before the database answers "busy"
+_READ_STATEMENTS = ("SELECT", "PRAGMA", "EXPLAIN")
+
+
+def _sqlite_transactions(eng: Engine) -> None:
+    """SQLite transactions that never lose a write to a race between staff working at once.
+
+    SQLite lets one writer at a time. A transaction that read first (BEGIN DEFERRED, Python's default) and then
+    writes cannot wait for the write lock: SQLite answers "database is locked" at once (a reader upgrading while
+    another writer waits would deadlock, and in WAL mode its snapshot may be stale). So the transaction is begun here,
+    not by the driver: reads begin a plain snapshot (WAL: they never wait and never block); the first write, or the
+    first SELECT ... FOR UPDATE, ends that read-only snapshot and begins again with BEGIN IMMEDIATE, which waits
+    (busy_timeout) for the write lock and then holds it until the commit. Reads before the first write so see
+    committed data, as on PostgreSQL's READ COMMITTED; from the first write on the transaction is alone.
+    """
 
     @event.listens_for(eng, "connect")
-    def _sqlite_pragmas(dbapi_conn, _record) -> None:  # foreign keys are off by default in SQLite
+    def _sqlite_pragmas(dbapi_conn, _record) -> None:
+        dbapi_conn.isolation_level = None  # the driver begins nothing: _begin below does
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cur.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer (a file db; :memory: ignores it)
         cur.close()
 
-    return eng
+    @event.listens_for(eng, "before_cursor_execute")
+    def _begin(conn, cursor, statement, parameters, context, executemany) -> None:
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # asked for no transaction: each statement stands alone
+        raw = conn.connection.dbapi_connection
+        verb = statement.lstrip()[:8].upper()
+        writes = not verb.startswith(_READ_STATEMENTS) or _for_update(context)
+        if not raw.in_transaction:
+            cursor.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
+            conn.info["sqlite_writer"] = writes
+        elif writes and not conn.info.get("sqlite_writer"):
+            cursor.execute("COMMIT")  # only reads so far: nothing is lost, the snapshot is let go
+            cursor.execute("BEGIN IMMEDIATE")
+            conn.info["sqlite_writer"] = True
+
+
+def _for_update(context) -> bool:
+    """The statement is a SELECT ... FOR UPDATE (SQLite's compiler drops the clause; its intent is kept here)."""
+    statement = getattr(getattr(context, "compiled", None), "statement", None)
+    return getattr(statement, "_for_update_arg", None) is not None
 
 
 def _private_database(u) -> None:
@@ -121,7 +161,10 @@ def _private_database(u) -> None:
     path = Path(u.database).expanduser()
     if path.resolve().parent.is_relative_to(settings().home.resolve()):
         data_home()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataFolderError(f"cannot make the database's folder {path.parent}: {err.strerror or err}") from None
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # SQLite takes an empty file as new
     except FileExistsError:
@@ -192,6 +235,7 @@ def require_current(url: str | None = None) -> None:
 
 def load_models() -> MetaData:
     """Import every domain's models so that `Base.metadata` knows all tables (for migrations and tests)."""
+    import redactor.counters  # noqa: F401
     import redactor.disclosure.models  # noqa: F401
     import redactor.jobs.models  # noqa: F401 - handover_packages refers to jobs
     import redactor.ledger.models  # noqa: F401

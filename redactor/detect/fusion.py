@@ -3,7 +3,7 @@
 Each pass (a model at a scale, maybe mirrored) proposes boxes at a low threshold. Boxes are grouped (NMS on
 per-model normalised scores, suppressing boxes mostly inside a stronger one), and each group is described by the best
 score every pass gave it, which passes saw it, its size and shape, and whether it sits in a person's head. A logistic
-model over those features (coefficients in models/face_fusion.json, fitted on the development split by
+model over those features (coefficients in redactor/models/face_fusion.json, fitted on the development split by
 gpu_benchmarks/train_face_fusion.py, cross-validated by image) decides. One pass alone cannot reach the recall the
 issue asks at a usable precision (measured in docs/decisions.md); agreement between passes is what separates a small
 face from texture."""
@@ -20,7 +20,7 @@ import numpy as np
 from redactor.detect.nms import coverage_matrix, iou_matrix
 from redactor.errors import ModelMissing
 
-FUSION_FILE = Path(__file__).resolve().parents[2] / "models" / "face_fusion.json"
+FUSION_FILE = Path(__file__).resolve().parents[1] / "models" / "face_fusion.json"  # shipped in the package
 # Per-model candidate floors and the scores that count as "confident" (used to normalise before grouping).
 FLOOR = {"centerface": 0.05, "yunet": 0.3}
 NORM = {"centerface": 0.3, "yunet": 0.7}

@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from redactor.errors import BadInput, RedactorError
 
-FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
 MANIFEST, SIGNATURE, PUBLIC, RECEIPT = "manifest.json", "manifest.sig", "signer.pub", "receipt.pdf"
 CLIPS = "clips/"
 BASES = {
@@ -122,12 +121,11 @@ def receipt_pdf(h: Handover, files: list[tuple[str, int]]) -> bytes:
     """별지 3호 영상정보 인수증, filled."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
 
-    if "NanumGothic" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("NanumGothic", str(FONT)))
+    from redactor.documents.fonts import register
+
+    register()
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
     c.setTitle("영상정보 인수증")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from redactor import counters
 from redactor.db import utcnow
 from redactor.disclosure.models import (
     Approval,
@@ -134,16 +135,25 @@ def receive_request(session: Session, *, kind: RequestKind | str, requester_name
     if not purpose.strip():
         raise DisclosureError("the request form needs its purpose and reason (청구 목적 및 사유)")
     received_at = received_at or utcnow()
-    year = received_at.year
-    seq = session.scalar(select(func.count()).select_from(DisclosureRequest)
-                         .where(DisclosureRequest.number.like(f"{year}-%"))) + 1
-    req = DisclosureRequest(number=f"{year}-{seq:05d}", kind=RequestKind(kind), requester_name=requester_name,
-                            period_from=period_from, period_to=period_to, camera_location=camera_location,
-                            camera_id=camera_id, purpose=purpose, received_at=received_at,
+    req = DisclosureRequest(number=request_number(session, received_at.year), kind=RequestKind(kind),
+                            requester_name=requester_name, period_from=period_from, period_to=period_to,
+                            camera_location=camera_location, camera_id=camera_id, purpose=purpose,
+                            received_at=received_at,
                             due_at=due_date(received_at), received_by=received_by, **form)
     session.add(req)
     session.flush()
     return req
+
+
+def request_number(session: Session, year: int) -> str:
+    """The next 접수번호 of the year, "2026-00042": taken from the year's counter under its lock, so staff filing at
+    the same moment never get the same number (counting the year's requests would give it twice)."""
+
+    def highest_given() -> int:  # a year whose counter is not made yet: carry on from any number already given
+        numbers = session.scalars(select(DisclosureRequest.number).where(DisclosureRequest.number.like(f"{year}-%")))
+        return max((int(n.split("-", 1)[1]) for n in numbers if n.split("-", 1)[1].isdigit()), default=0)
+
+    return f"{year}-{counters.take(session, f'request:{year}', highest_given):05d}"
 
 
 def overdue_requests(session: Session, now: dt.datetime | None = None) -> list[DisclosureRequest]:

@@ -1,4 +1,9 @@
-"""The Korean font for every document: Debian's fonts-nanum (NanumGothic), registered with reportlab once."""
+"""The Korean font for every document (NanumGothic), registered with reportlab once.
+
+Found in REDACTOR_FONT_DIR when that is set (and only there); else in Debian's fonts-nanum; else in the machine's cache
+(REDACTOR_CACHE/fonts, where `redactor models fetch` puts it out of its pinned wheel, so a pip-only install renders
+Korean documents too). /readyz reports it missing before any job can fail on it.
+"""
 
 from __future__ import annotations
 
@@ -10,25 +15,43 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from redactor.config import cache_dir
 from redactor.errors import RedactorError
 
 FONT = "NanumGothic"
 FONT_BOLD = "NanumGothicBold"
-_DIR = Path(os.environ.get("REDACTOR_FONT_DIR", "/usr/share/fonts/truetype/nanum"))
+DEBIAN = Path("/usr/share/fonts/truetype/nanum")
 
 
 class FontMissing(RedactorError):
     exit_code = 4
 
 
+def fetch_dir() -> Path:
+    """Where `redactor models fetch` puts the font: REDACTOR_FONT_DIR when set, else the machine's cache."""
+    configured = os.environ.get("REDACTOR_FONT_DIR")
+    return Path(configured).expanduser() if configured else cache_dir() / "fonts"
+
+
+def font_files() -> tuple[Path, Path]:
+    """(regular, bold) TTF files; the regular one stands in for a missing bold."""
+    configured = os.environ.get("REDACTOR_FONT_DIR")
+    folders = [Path(configured).expanduser()] if configured else [DEBIAN, fetch_dir()]
+    for folder in folders:
+        regular, bold = folder / f"{FONT}.ttf", folder / f"{FONT_BOLD}.ttf"
+        if regular.is_file():
+            return regular, bold if bold.is_file() else regular
+    where = f"REDACTOR_FONT_DIR={configured}" if configured else " or ".join(str(f) for f in folders)
+    raise FontMissing(f"the Korean font {FONT}.ttf is not in {where}: run `redactor models fetch` (it takes it out of "
+                      "a pinned PyPI wheel), or install the Debian package fonts-nanum")
+
+
 @cache
 def register() -> tuple[str, str]:
     """Register the font (embedded in each PDF, so a reader needs no Korean font of its own)."""
-    regular, bold = _DIR / "NanumGothic.ttf", _DIR / "NanumGothicBold.ttf"
-    if not regular.exists():
-        raise FontMissing(f"{regular} missing: install the Debian package fonts-nanum (scripts/setup.sh)")
+    regular, bold = font_files()
     pdfmetrics.registerFont(TTFont(FONT, str(regular)))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(bold if bold.exists() else regular)))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(bold)))
     return FONT, FONT_BOLD
 
 

@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from redactor.config import settings
+from redactor.config import private_dir, settings
 from redactor.errors import RedactorError
 
 KEY_FILE = "ledger-ed25519.pem"
@@ -50,11 +50,7 @@ def load_signing_key() -> Ed25519PrivateKey:
 
 
 def _generate(path: Path) -> None:
-    if path == default_key_path():
-        from redactor.storage.secrets import keys_dir
-
-        keys_dir()  # the data folder and its keys folder, 0700
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     try:

@@ -17,7 +17,6 @@ from PIL import Image, ImageDraw, ImageFont
 
 from redactor.errors import BadInput
 
-FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
 NOTICE = "열람용 · 복제·배포 금지"  # a data subject's viewing, when no other basis is given
 OPACITY = 0.55
 # preference order when nothing is in the way
@@ -31,9 +30,13 @@ def mark_lines(reference: str, recipient: str, released: date, extra: str = "", 
 
 class VisibleWatermark:
     def __init__(self, lines: list[str], width: int, height: int, opacity: float = OPACITY,
-                 font_path: Path = FONT) -> None:
-        if not font_path.exists():
-            raise BadInput(f"{font_path}: Korean font missing (apt-get install fonts-nanum)")
+                 font_path: Path | None = None) -> None:
+        if font_path is None:
+            from redactor.documents.fonts import font_files
+
+            font_path = font_files()[0]  # the documents' Korean font, wherever it was found (or FontMissing)
+        elif not font_path.exists():
+            raise BadInput(f"{font_path}: Korean font missing")
         self.width, self.height = width, height
         size = max(12, round(min(width, height) * 0.035))
         font = ImageFont.truetype(str(font_path), size)

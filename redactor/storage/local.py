@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from redactor.config import data_home
+from redactor.config import private_dir, settings
 from redactor.storage.base import (
     CountingReader,
     DataKeys,
@@ -37,8 +37,7 @@ _READ = 1 << 20
 class LocalStore:
     def __init__(self, root: Path | None = None, keystore: KeyStore | None = None, master: bytes | None = None,
                  namespace: str = "local") -> None:
-        self.root = root or data_home() / "objects"
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.root = private_dir(root or settings().home / "objects")
         # object ids (bound into each wrapped key and sealed chunk) must survive moving REDACTOR_HOME
         self.namespace = namespace
         self.keys = DataKeys(self.namespace, keystore, master)

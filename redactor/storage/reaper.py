@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from redactor.config import data_home, settings
+from redactor.config import private_dir, settings
 from redactor.storage.base import ObjectStore, utcnow
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,8 @@ def _pending() -> list[dict]:
 
 
 def _write_pending(items: list[dict]) -> None:
-    data_home()
     path = _journal()
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
     os.replace(tmp, path)

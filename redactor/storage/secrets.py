@@ -12,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from redactor.config import data_home, private_path
+from redactor.config import data_home, private_dir, settings
 from redactor.errors import RedactorError
 
 
@@ -23,10 +23,7 @@ class SecretMissing(RedactorError):
 
 
 def keys_dir() -> Path:
-    d = data_home() / "keys"
-    d.mkdir(exist_ok=True, mode=0o700)
-    private_path(d, 0o700)
-    return d
+    return private_dir(settings().home / "keys")
 
 
 def _decode(value: str, source: str) -> bytes:

