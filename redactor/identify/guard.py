@@ -1,15 +1,28 @@
-"""Fail closed on identity: a kept track shows the requester, or it is masked.
+"""Fail closed on identity: a kept track shows the requester, frame by frame, or it is masked and the frame listed.
 
-A tracker can swap identities when two people cross, or a second person can step into a kept box; the kept track
-then follows a stranger. Before render, one pass over the video looks for faces inside every kept face box and in
-the head of every kept person box, embeds them and compares them with the reference (the requester's photo when one
-was given, with the kept tracks' crops that match it; else the best crops of the tracks the clerk chose). A face
-that does not match is masked in that frame. A mismatch that persists (two checks in a row with no match between)
-is an identity swap: the track is masked from the frame after its last match to its end, and reported. Faces too
-small to judge (< 20 px) neither confirm nor condemn.
+A tracker swaps identities where two people cross, and a kept box can hold a stranger. Analysis cuts person and
+face tracks where that can happen (redactor.track.split): a kept piece never runs across a crossing. Before render,
+the guard decides, for every frame of every kept track, whether it shows the requester:
+
+- **Faces of 20 px and up** are found inside every kept face box and kept person's head, embedded with SFace and
+  compared with the reference (the requester's photo with the kept tracks' crops that match it; else the best crops
+  of the tracks the clerk chose). A face that does not match is masked; a mismatch that persists is an identity
+  swap: the track is masked from the frame after its last match to its end. Steady matches in a face track that is
+  not kept show the requester there (`added`).
+- **Smaller faces: the person.** The clerk's person pieces are the requester (the clerk looked at them); a piece
+  that starts where one of them ended is the requester's too when the motion model puts it there and the body's
+  appearance (redactor.identify.appearance) agrees, clearly better than any other piece that could be it. A piece
+  confirmed so shows the requester in every frame where no other person's box overlaps it.
+- A kept face of any size is shown in a frame only where SFace matched it, or its piece holds matches and no
+  mismatch there, or it sits in the head of a verified requester's body (and in no one else's head).
+- A clerk's confirmation (who, when, which frames; redactor.identify.confirm) makes the kept tracks in those frames
+  verified, except where SFace saw another face.
+
+Every kept frame that is not verified is masked (face box, or the person's head) and listed with its reason
+(`masked_frames`); the requester's verified boxes per frame (`verified`) are all that the audit exempts.
 
 `IdentityGuard(table, keep, video, reference)` is the `extra_masks(image, frame_index)` callable of
-`redactor.pipeline.render`."""
+`redactor.pipeline.render`; `restore` is its first hook."""
 
 from __future__ import annotations
 
@@ -20,18 +33,27 @@ from pathlib import Path
 import numpy as np
 
 from redactor.detect.nms import nms
+from redactor.identify.appearance import crop_of, describe_crop, similarity
 from redactor.identify.embeddings import MIN_FACE_PX, enrich_embeddings
 from redactor.identify.faces import FoundFaces, faces_in_region
 from redactor.identify.sface import THRESHOLD, SFace, cosine
 from redactor.media import decode, probe
 from redactor.progress import progress
 from redactor.track.masks import expand_keep, head_region
+from redactor.track.split import PERSON_CONTACT, dense, iou
 from redactor.track.table import Track, TrackTable
 
 CONFIRM = 2  # consecutive mismatching checks that make an identity swap
 PAD = 0.3  # mask padding, as render's face masks
 PAD_AFTER = 6  # frames masked past a swapped track's end (render pads tracks in time by as much)
 CANDIDATE_RUN = 4  # consecutive matching checks before a face in a track not kept is shown as the requester's
+# Linking a person piece to the requester (measured on tests/make_pedestrian_clips.py, docs/decisions.md):
+LINK_GAP_S = 3.0  # seconds between a requester piece's end and the next piece's start
+LINK_DISTANCE = 0.6  # person heights from where the motion model puts the requester, plus...
+LINK_DISTANCE_PER_FRAME = 0.04  # ...this much per frame of gap (the requester may change pace behind someone)
+LINK_APPEARANCE = 0.6  # the least similarity of the piece's mean appearance to the requester's
+LINK_MARGIN = 0.06  # over every other piece that could be the requester (appearance minus 0.1 per person height)
+BACKGROUND_SAMPLES = 40  # frames whose median is a static camera's empty scene
 
 
 @dataclass
@@ -48,10 +70,7 @@ class Check:
 
 def dense_boxes(track: Track) -> dict[int, np.ndarray]:
     """frame -> box over the track's whole span, gaps interpolated (as render fills them)."""
-    f, b = track.frames, track.boxes
-    span = np.arange(int(f[0]), int(f[-1]) + 1)
-    boxes = np.column_stack([np.interp(span, f, b[:, k]) for k in range(4)]).astype(np.float32)
-    return {int(i): box for i, box in zip(span, boxes, strict=True)}
+    return {int(f): b for f, b in zip(*dense(track), strict=True)}
 
 
 def reference_of(track: Track) -> np.ndarray | None:
@@ -71,23 +90,38 @@ def _pad(box: np.ndarray, frac: float = PAD, min_px: float = 3.0) -> np.ndarray:
     return np.array([box[0] - dx, box[1] - dy, box[2] + dx, box[3] + dy], np.float32)
 
 
+def _centre_in(box: np.ndarray, region: np.ndarray) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return bool(region[0] <= cx <= region[2] and region[1] <= cy <= region[3])
+
+
 class IdentityGuard:
     def __init__(self, table: TrackTable, keep, video: str | Path, reference: np.ndarray | None = None,
-                 show_progress: bool = False) -> None:
+                 show_progress: bool = False, confirmed: list[dict] | None = None) -> None:
         self.table = table
         self.chosen = {int(k) for k in keep}
         self.keep = expand_keep(table, self.chosen)
         self.video = Path(video)
         self.reference = None if reference is None else np.asarray(reference, np.float32).reshape(-1, 128)
         self.show_progress = show_progress
+        # the clerk's confirmations: [{"first": f, "last": f, "track": id or None, ...}] (redactor.identify.confirm)
+        self.confirmed = list(confirmed or [])
         self.events: list[dict] = []
         self._masks: dict[int, list[np.ndarray]] | None = None
         self._visible: dict[int, list[np.ndarray]] = {}
+        self._verified: dict[int, list[np.ndarray]] = defaultdict(list)
+        self._masked: dict[tuple[int, str], set[int]] = defaultdict(set)  # (track, reason) -> frames
         self._segments: list[list[Check]] = []
-        self.added: list[int] = []  # kept tracks the guard made: the requester's face verified in other tracks
+        self.added: list[int] = []  # kept tracks the guard made or linked: the requester verified in other tracks
+        self.requester: set[int] = set()  # person pieces that are the requester
+        self._segment_ids: set[int] = set()  # kept face tracks made of SFace-verified boxes (`_add_segments`)
+        self._swapped: dict[int, int] = {}  # track -> the frame from which an identity swap masks it
         self._others = _raw_faces(table, self.keep)
+        self._heads_shown: dict[int, list[np.ndarray]] = defaultdict(list)  # verified small heads to put back
+        self._strangers: dict[int, np.ndarray] = {}  # frame -> every face and head that is not the requester's
         self._held: tuple[int, list[tuple[tuple[int, int, int, int], np.ndarray]]] | None = None
 
+    # ---- render's interface -------------------------------------------------------------------------------------
     def __call__(self, image: np.ndarray, index: int) -> np.ndarray:
         """Extra boxes to mask in this frame (render calls it before painting, with the decoded frame)."""
         if self._masks is None:
@@ -107,6 +141,14 @@ class IdentityGuard:
             x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
             if x2 > x1 and y2 > y1:
                 held.append(((x1, y1, x2, y2), image[y1:y2, x1:x2].copy()))
+        strangers = self._strangers.get(index)
+        for box in self._heads_shown.get(index, ()):
+            if strangers is not None and _overlaps(box, strangers).any():
+                continue  # someone else's face or head touches it: it stays masked
+            x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
+            x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+            if x2 > x1 and y2 > y1:
+                held.append(((x1, y1, x2, y2), image[y1:y2, x1:x2].copy()))
         self._held = (index, held)
 
     def restore(self, image: np.ndarray, index: int) -> np.ndarray:
@@ -120,6 +162,30 @@ class IdentityGuard:
         self._held = None
         return image
 
+    def verified(self, index: int) -> np.ndarray:
+        """The requester's verified boxes in this frame (faces, and the heads of verified bodies): all the audit
+        exempts (redactor.pipeline.FrameAudit)."""
+        if self._masks is None:
+            self.run()
+        boxes = self._verified.get(index)
+        return np.asarray(boxes, np.float32).reshape(-1, 4) if boxes else np.zeros((0, 4), np.float32)
+
+    def masked_frames(self) -> list[dict]:
+        """The kept tracks' frames masked for identity, as ranges, with the reason: for the render report."""
+        out = []
+        for (track, reason), frames in sorted(self._masked.items()):
+            out.append({"track": track, "reason": reason, "frames": sorted(frames),
+                        "ranges": _ranges(sorted(frames))})
+        return out
+
+    def prepare(self) -> list[int]:
+        """Run the pre-pass (once) and return the ids of the tracks it added to the keep-set (pieces of the requester
+        found in tracks not kept); render and the audit must keep them too: `keep = [*keep, *guard.prepare()]`."""
+        if self._masks is None:
+            self.run()
+        return list(self.added)
+
+    # ---- the pre-pass ---------------------------------------------------------------------------------------------
     def _reference(self) -> np.ndarray | None:
         """One reference for every kept region: the photo (with the kept tracks' own crops that match it, which are
         at the clip's resolution), else the best crops of the tracks the clerk chose, medoid-filtered. A face track
@@ -141,34 +207,56 @@ class IdentityGuard:
         return reference_of(Track(id=-1, label="face", frames=np.zeros(0), boxes=np.zeros((0, 4)),
                                   scores=np.zeros(0), embeddings=own))
 
-    def prepare(self) -> list[int]:
-        """Run the pre-pass (once) and return the ids of the tracks it added to the table; render and audit
-        must keep them too: `keep = [*keep, *guard.prepare()]`."""
-        if self._masks is None:
-            self.run()
-        return list(self.added)
-
     def run(self) -> list[dict]:
-        """The pre-pass over the video: per-frame masks and the reported events."""
+        """The pre-pass over the video: who the requester is in each frame, the masks where that is not known."""
+        by_id = self.table.by_id()
         kept = [t for t in self.table.tracks if t.id in self.keep and t.label in ("face", "person") and len(t.frames)]
-        faces = {t.id for t in kept if t.label == "face"}
-        if not kept:  # a kept vehicle and its plate: no face to check
+        if not kept:  # a kept vehicle and its plate: no one's identity to check
             self._masks = {}
             return self.events
-        if not any(t.embeddings for t in kept if t.label == "face"):
+        self._masks = {}
+        masks: dict[int, list[np.ndarray]] = defaultdict(list)
+        # 1. the requester's body: the clerk's person pieces, then the pieces motion and appearance link to them
+        self.requester = {t.id for t in kept if t.label == "person" and t.id in self.chosen}
+        self.requester |= {by_id[t.parent].id for t in kept if t.label == "face" and t.id in self.chosen
+                           and t.parent in by_id and not by_id[t.parent].contact}
+        self.requester |= {t.id for t in kept if t.label == "person" and t.id in self.keep and not t.contact
+                           and t.parent is None and any(c.parent == t.id and c.id in self.chosen
+                                                        for c in self.table.tracks)}
+        if self.requester:
+            self._link_persons()
+        self._adopt_faces()
+        kept = [t for t in self.table.tracks if t.id in self.keep and t.label in ("face", "person") and len(t.frames)]
+        # 2. faces large enough to recognise
+        checks = self._face_pass(kept, masks)
+        # 3. every kept frame: verified, or masked and listed
+        self._gate(kept, checks, masks)
+        self._masks = dict(masks)
+        return self.events
+
+    def _face_pass(self, kept: list[Track], masks: dict[int, list[np.ndarray]]) -> dict[int, list[Check]]:
+        checks: dict[int, list[Check]] = defaultdict(list)
+        faces = {t.id for t in kept if t.label == "face"}
+        big = {t.id for t in kept if float(np.max(t.boxes[:, 3] - t.boxes[:, 1])) >= 0.6 * MIN_FACE_PX
+               or t.label == "person"}
+        if faces and not any(t.embeddings for t in kept if t.label == "face"):
             enrich_embeddings(self.table, self.video, only=faces)
         ref = self._reference()
         if ref is None:
-            self.events.append({"track": sorted(self.chosen), "event": "unverifiable",
-                                "detail": "no face embedding for the kept tracks: their identity cannot be checked"})
-            self._masks = {}
-            return self.events
+            self.events.append({"track": sorted(self.chosen), "event": "no face to recognise",
+                                "detail": "no face of 20 px or more in the kept tracks: identity rests on the body's "
+                                          "motion and appearance, and frames it cannot confirm are masked"})
+            return checks
         regions: dict[int, list[tuple[Track, np.ndarray]]] = defaultdict(list)
         spans: dict[int, dict[int, np.ndarray]] = {}
         for t in kept:
             spans[t.id] = dense_boxes(t)
+            if t.id not in big:
+                continue
             for f, box in spans[t.id].items():
-                regions[f].append((t, head_region(box[None])[0] if t.label == "person" else box))
+                region = head_region(box[None])[0] if t.label == "person" else box
+                if region[3] - region[1] >= 0.6 * MIN_FACE_PX:
+                    regions[f].append((t, region))
         # Face tracks not kept but large enough to judge: after an identity swap the requester's face goes on in
         # another track; where that track shows the requester steadily, their face is shown (see `_candidates`).
         candidates = [t for t in self.table.tracks if t.label == "face" and t.id not in self.keep and len(t.frames)
@@ -176,8 +264,6 @@ class IdentityGuard:
         for t in candidates:
             for f, box in zip(t.frames, t.boxes, strict=True):
                 regions[int(f)].append((t, box))
-        masks: dict[int, list[np.ndarray]] = defaultdict(list)
-        checks: dict[int, list[Check]] = defaultdict(list)
         if regions:
             sface = SFace()
             info = probe(self.video)
@@ -194,8 +280,7 @@ class IdentityGuard:
         for t in candidates:
             self._candidates(checks[t.id])
         self._add_segments()
-        self._masks = dict(masks)
-        return self.events
+        return checks
 
     def _check(self, image: np.ndarray, index: int, regions: list[tuple[Track, np.ndarray]], ref: np.ndarray,
                sface: SFace, checks: dict[int, list[Check]], masks: dict[int, list[np.ndarray]]) -> None:
@@ -265,10 +350,12 @@ class IdentityGuard:
             self.table.tracks.append(track)
             self.added.append(next_id)
             self.keep.add(next_id)
+            self._segment_ids.add(next_id)
             self.events.append({"track": next_id, "event": "requester found in another track",
                                 "frames": [int(run[0].frame), int(run[-1].frame)],
                                 "score": round(float(np.mean([c.score for c in run])), 3)})
             next_id += 1
+        self._segments = []
 
     def _swaps(self, track: Track, checks: list[Check], span: dict[int, np.ndarray],
                masks: dict[int, list[np.ndarray]]) -> None:
@@ -286,16 +373,312 @@ class IdentityGuard:
                 continue
             run += 1
             masks[c.frame].append(_region_mask(track, span[c.frame]))
+            self._masked[(track.id, "another face (SFace)")].add(c.frame)
             if run >= CONFIRM:
                 start = (last_match + 1) if last_match is not None else min(span)
                 end = max(span)
                 for f in range(start, end + 1 + PAD_AFTER):
                     box = span.get(f, span[end])
                     masks[f].append(_region_mask(track, box))
+                    if f in span:
+                        self._masked[(track.id, "identity swap (SFace)")].add(f)
                 self.events.append({"track": track.id, "event": "identity mismatch", "from_frame": start,
                                     "first_mismatch": ordered[ordered.index(c) - run + 1].frame,
                                     "score": round(c.score, 3)})
+                self._swapped[track.id] = start
                 return
+
+    # ---- the body: linking person pieces --------------------------------------------------------------------------
+    def _appearance(self, persons: list[Track]) -> dict[int, dict[int, np.ndarray]]:
+        """track id -> frame -> appearance descriptor of its box (foreground only where the camera stands still)."""
+        info = probe(self.video)
+        want: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
+        for t in persons:
+            for f, b in zip(t.frames, t.boxes, strict=True):
+                want[int(f)].append((t.id, b))
+        if not want:
+            return {}
+        step = max(1, self.table.frames // BACKGROUND_SAMPLES)
+        still = _still_camera(self.table)
+        samples, crops = [], []
+        last = max(want)
+        for frame in progress(decode(self.video, info.rotation), total=self.table.frames, desc="appearance",
+                              enabled=self.show_progress):
+            if still and frame.index % step == 0:
+                samples.append(frame.image[::2, ::2].copy())
+            for tid, b in want.get(frame.index, ()):
+                crop = crop_of(frame.image, b)
+                if crop is not None:
+                    crops.append((tid, frame.index, b, crop))
+            if frame.index >= last and (not still or frame.index >= self.table.frames - 1):
+                break
+        background = None
+        if still and len(samples) >= 5:
+            small = np.median(np.stack(samples), axis=0).astype(np.uint8)
+            background = np.repeat(np.repeat(small, 2, axis=0), 2, axis=1)
+        out: dict[int, dict[int, np.ndarray]] = defaultdict(dict)
+        for tid, f, b, crop in crops:
+            bg = crop_of(background, b) if background is not None else None
+            out[tid][f] = describe_crop(crop, bg)
+        return out
+
+    def _link_persons(self) -> None:
+        persons = [t for t in self.table.tracks if t.label == "person" and len(t.frames)]
+        looks = self._appearance(persons)
+        by_id = {t.id: t for t in persons}
+        fps = float(self.table.video.get("fps") or 10.0)
+        max_gap = max(8, round(LINK_GAP_S * fps))
+        contact = _contacts(persons)
+
+        def mean_look(t: Track, frames: set[int] | None = None) -> np.ndarray | None:
+            rows = [d for f, d in looks.get(t.id, {}).items() if f not in contact.get(t.id, ()) and
+                    (frames is None or f in frames)]
+            return np.mean(rows, axis=0) if rows else None
+
+        ref_rows = [d for tid in self.requester for f, d in looks.get(tid, {}).items()
+                    if f not in contact.get(tid, ())]
+        for c in self.confirmed:
+            for tid in ([c["track"]] if c.get("track") is not None else list(self.requester)):
+                ref_rows += [d for f, d in looks.get(tid, {}).items() if c["first"] <= f <= c["last"]]
+        if not ref_rows:
+            return
+        ref = np.mean(ref_rows, axis=0)
+        linked = True
+        while linked:
+            linked = False
+            chain = [by_id[i] for i in self.requester if i in by_id]
+            for direction in (1, -1):
+                ends = [(t, int(t.frames[-1] if direction > 0 else t.frames[0])) for t in chain]
+                # the chain's outermost end in this direction
+                tip, at = max(ends, key=lambda e: e[1] * direction)
+                options = []
+                for q in persons:
+                    if q.id in self.requester or q.contact:
+                        continue
+                    start = int(q.frames[0] if direction > 0 else q.frames[-1])
+                    gap = (start - at) * direction
+                    if not -2 <= gap <= max_gap:
+                        continue
+                    if any(_apart(q, t) for t in chain):
+                        continue  # somewhere at the same time as the requester: someone else
+                    d = _distance(tip, q, direction, gap)
+                    look = mean_look(q)
+                    a = float(similarity(look, ref)[0, 0]) if look is not None else 0.0
+                    options.append((a - 0.1 * d, a, d, gap, q))
+                if not options:
+                    continue
+                options.sort(key=lambda o: -o[0])
+                score, a, d, gap, q = options[0]
+                allowed = LINK_DISTANCE + LINK_DISTANCE_PER_FRAME * max(gap, 0)
+                # a rival: another piece that could be the requester at the same time (one that only starts after
+                # the best ends is the next link of the chain, not a rival)
+                rivals = [o for o in options[1:] if o[2] <= allowed + 1.0 and _coexist(o[4], q)]
+                if d > allowed or a < LINK_APPEARANCE or (rivals and score - rivals[0][0] < LINK_MARGIN):
+                    if d <= allowed:
+                        self.events.append({"track": q.id, "event": "not linked to the requester",
+                                            "after": tip.id, "appearance": round(a, 3), "distance": round(d, 2),
+                                            "rival": rivals[0][4].id if rivals else None})
+                    continue
+                self.requester.add(q.id)
+                self.keep.add(q.id)
+                self.added.append(q.id)
+                self.events.append({"track": q.id, "event": "requester followed into track",
+                                    "after": tip.id, "frames": [int(q.frames[0]), int(q.frames[-1])],
+                                    "appearance": round(a, 3), "distance": round(d, 2)})
+                linked = True
+                break
+
+    def _adopt_faces(self) -> None:
+        """Face tracks that sit in the head of a requester's body are the requester's face: kept, and gated frame by
+        frame (`_gate`) like every kept face."""
+        if not self.requester:
+            return
+        heads = self._requester_heads()
+        for t in self.table.tracks:
+            if t.label != "face" or t.id in self.keep or not len(t.frames):
+                continue
+            inside = sum(1 for f, b in zip(t.frames, t.boxes, strict=True)
+                         if any(_centre_in(b, h) for h in heads.get(int(f), ())))
+            if inside and 2 * inside >= len(t.frames):
+                self.keep.add(t.id)
+                self.added.append(t.id)
+
+    def _requester_heads(self) -> dict[int, list[np.ndarray]]:
+        """frame -> head regions (grown by half) of the requester's bodies where no other person's box overlaps."""
+        persons = [t for t in self.table.tracks if t.label == "person" and len(t.frames)]
+        contact = _contacts(persons, among=self.requester)
+        out: dict[int, list[np.ndarray]] = defaultdict(list)
+        for t in persons:
+            if t.id not in self.requester:
+                continue
+            for f, b in zip(*dense(t), strict=True):
+                if int(f) not in contact.get(t.id, ()):
+                    out[int(f)].append(_grow(head_region(b[None])[0], 0.5))
+        return out
+
+    def _others_heads(self) -> dict[int, list[np.ndarray]]:
+        out: dict[int, list[np.ndarray]] = defaultdict(list)
+        for t in self.table.tracks:
+            if t.label == "person" and len(t.frames) and t.id not in self.requester:
+                for f, b in zip(*dense(t), strict=True):
+                    out[int(f)].append(_grow(head_region(b[None])[0], 0.25))
+        return out
+
+    def _stranger_boxes(self) -> dict[int, np.ndarray]:
+        """frame -> every face box of a track not kept (grown by a fifth) and the head of every person who is not
+        the requester, over each track's span."""
+        out: dict[int, list[np.ndarray]] = defaultdict(list)
+        for t in self.table.tracks:
+            if not len(t.frames):
+                continue
+            if t.label == "face" and t.id not in self.keep:
+                for f, b in zip(*dense(t), strict=True):
+                    out[int(f)].append(_grow(b, 0.2))
+            elif t.label == "person" and t.id not in self.requester:
+                for f, b in zip(*dense(t), strict=True):
+                    out[int(f)].append(_grow(head_region(b[None])[0], 0.1))
+        return {f: np.asarray(v, np.float32) for f, v in out.items()}
+
+    # ---- the gate ------------------------------------------------------------------------------------------------
+    def _confirmed(self, track: int, frame: int) -> bool:
+        return any(c["first"] <= frame <= c["last"] and c.get("track") in (None, track) for c in self.confirmed)
+
+    def _gate(self, kept: list[Track], checks: dict[int, list[Check]], masks: dict[int, list[np.ndarray]]) -> None:
+        persons = [t for t in self.table.tracks if t.label == "person" and len(t.frames)]
+        contact = _contacts(persons, among=self.requester)
+        heads = self._requester_heads()
+        others = self._others_heads()
+        for t in kept:
+            span = dense_boxes(t)
+            swapped = self._swapped.get(t.id)
+            if t.label == "person":
+                for f, box in span.items():
+                    if swapped is not None and f >= swapped:
+                        continue  # masked to its end already
+                    if self._confirmed(t.id, f):
+                        ok, why = True, ""
+                    elif t.id not in self.requester:
+                        ok, why = False, "body not confirmed as the requester's"
+                    elif f in contact.get(t.id, ()):
+                        ok, why = False, "another person overlaps"
+                    else:
+                        ok, why = True, ""
+                    if ok:
+                        head = head_region(box[None])[0]
+                        self._verified[f].append(head)
+                        self._heads_shown[f].append(_grow(head, 0.3))
+                    else:
+                        masks[f].append(_region_mask(t, box))
+                        self._masked[(t.id, why)].add(f)
+                continue
+            per_frame = {c.frame: c for c in checks.get(t.id, [])}
+            matched = any(c.matched for c in per_frame.values())
+            segment = t.id in self._segment_ids  # the requester's face verified by SFace in every row
+            for f, box in span.items():
+                if swapped is not None and f >= swapped:
+                    continue
+                c = per_frame.get(f)
+                if c is not None and not c.matched:
+                    continue  # masked by _swaps
+                in_head = any(_centre_in(box, h) for h in heads.get(f, ()))
+                in_other = any(_centre_in(box, h) for h in others.get(f, ()))
+                if segment or (c is not None and c.matched) or self._confirmed(t.id, f):
+                    ok, why = True, ""
+                elif matched and not (in_other and not in_head):
+                    ok, why = True, ""  # SFace matched this piece, and nothing in it mismatched
+                elif in_head and not in_other:
+                    ok, why = True, ""
+                elif in_head:
+                    ok, why = False, "another person's head is there"
+                elif float(box[3] - box[1]) < MIN_FACE_PX:
+                    ok, why = False, "face too small to recognise, and no verified body"
+                else:
+                    ok, why = False, "face not recognised, and no verified body"
+                if ok:
+                    self._verified[f].append(box)
+                else:
+                    masks[f].append(_pad(box))
+                    self._masked[(t.id, why)].add(f)
+        self._strangers = self._stranger_boxes()
+        for (track, why), frames in sorted(self._masked.items()):
+            if frames:
+                self.events.append({"track": track, "event": "masked for identity", "reason": why,
+                                    "frames": _ranges(sorted(frames))})
+
+
+def _grow(box: np.ndarray, frac: float) -> np.ndarray:
+    w, h = box[2] - box[0], box[3] - box[1]
+    return np.array([box[0] - w * frac, box[1] - h * frac, box[2] + w * frac, box[3] + h * frac], np.float32)
+
+
+def _ranges(frames: list[int]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for f in frames:
+        if out and f == out[-1][1] + 1:
+            out[-1][1] = f
+        else:
+            out.append([f, f])
+    return out
+
+
+def _still_camera(table: TrackTable) -> bool:
+    """Whether the camera stands still (its measured motion never shifts the picture by a pixel or more)."""
+    if not table.motion:
+        return True
+    m = np.asarray(table.motion, np.float32).reshape(-1, 2, 3)
+    return bool(np.abs(m[:, :, 2]).max() < 1.0 and np.abs(m[:, :, :2] - np.eye(2)).max() < 0.01)
+
+
+def _contacts(persons: list[Track], among: set[int] | None = None) -> dict[int, set[int]]:
+    """track id -> frames where another person's box overlaps it (IoU >= PERSON_CONTACT); with `among`, only for
+    those tracks, and overlaps among them do not count (two pieces of the requester are one person)."""
+    boxes: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
+    for t in persons:
+        for f, b in zip(*dense(t), strict=True):
+            boxes[int(f)].append((t.id, b))
+    out: dict[int, set[int]] = defaultdict(set)
+    for f, per in boxes.items():
+        for tid, b in per:
+            if among is not None and tid not in among:
+                continue
+            for oid, o in per:
+                if oid == tid or (among is not None and oid in among):
+                    continue
+                if iou(b, o) >= PERSON_CONTACT:
+                    out[tid].add(f)
+                    break
+    return out
+
+
+def _apart(a: Track, b: Track) -> bool:
+    """Whether the two tracks are in two places at once in some frame (not one box twice: IoU < 0.5)."""
+    fa, ba = dense(a)
+    fb, bb = dense(b)
+    common, ia, ib = np.intersect1d(fa, fb, return_indices=True)
+    return bool(len(common) and (iou(ba[ia], bb[ib]) < 0.5).any())
+
+
+def _coexist(a: Track, b: Track) -> int:
+    return max(0, min(int(a.frames[-1]), int(b.frames[-1])) - max(int(a.frames[0]), int(b.frames[0])) + 1)
+
+
+def _distance(tip: Track, q: Track, direction: int, gap: int) -> float:
+    """How far `q`'s first (last, going back) box is from where `tip`'s motion puts it, in person heights."""
+    f, b = tip.frames, tip.boxes
+    k = min(len(f) - 1, 6)
+    if direction > 0:
+        end, ref = b[-1], b[-1 - k]
+        v = (end - ref) / max(int(f[-1]) - int(f[-1 - k]), 1)
+        other = q.boxes[0]
+    else:
+        end, ref = b[0], b[k]
+        v = (end - ref) / max(int(f[k]) - int(f[0]), 1)
+        other = q.boxes[-1]
+    pred = end + v * gap
+    h = max(float(end[3] - end[1]), 1.0)
+    dc = np.hypot((pred[0] + pred[2] - other[0] - other[2]) / 2, (pred[1] + pred[3] - other[1] - other[3]) / 2)
+    size = abs(float(other[3] - other[1]) / h - 1.0)
+    return float(dc / h + size)
 
 
 def _region_mask(track: Track, box: np.ndarray) -> np.ndarray:
@@ -350,12 +733,13 @@ def _raw_faces(table: TrackTable, keep: set[int]) -> dict[int, np.ndarray]:
     return {f: np.asarray(v, np.float32) for f, v in out.items()}
 
 
-def guard_for(table: TrackTable, keep, video: str | Path, photo: str | Path | None = None) -> IdentityGuard | None:
+def guard_for(table: TrackTable, keep, video: str | Path, photo: str | Path | None = None,
+              confirmed: list[dict] | None = None) -> IdentityGuard | None:
     """The identity guard for a render with a keep-set (None without one), its reference from the requester's
-    photo when one was given."""
+    photo when one was given, and the clerk's confirmed frame ranges."""
     if not keep:
         return None
     from redactor.identify.propose import embed_photo
 
     reference = embed_photo(photo).embedding if photo else None
-    return IdentityGuard(table, keep, video, reference)
+    return IdentityGuard(table, keep, video, reference, confirmed=confirmed)
