@@ -177,6 +177,7 @@ def require_current(url: str | None = None) -> None:
 def load_models() -> MetaData:
     """Import every domain's models so that `Base.metadata` knows all tables (for migrations and tests)."""
     import redactor.disclosure.models  # noqa: F401
+    import redactor.identify.models  # noqa: F401
     import redactor.ledger.models  # noqa: F401
     import redactor.registry.models  # noqa: F401
 

@@ -109,7 +109,9 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
             queue.append(held)
         settle(0)
     _check_complete(info, decoded)
-    video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded}
+    # `location`: where the video was analysed from, so that `propose` finds it again without --video
+    video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded,
+                                   "location": str(Path(video).resolve())}
     table = TrackTable(video=video_meta, frames=decoded, models=engine.versions(), params=engine.params(),
                        tracks=builder.tracks(), motion=motion)
     if out is not None:

@@ -106,3 +106,30 @@ def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         total += w * (0.5 * bc + 0.5 * np.exp(-dist / LAB_SCALE))
     texture = np.sqrt(oa) @ np.sqrt(ob).T
     return (0.85 * total + 0.15 * texture).astype(np.float32)
+
+
+def person_looks(table, video, ids: set[int] | None = None, per_track: int = 8) -> dict[int, np.ndarray]:
+    """track id -> the mean descriptor of up to `per_track` of a person track's detector boxes (largest first), from
+    one pass over the video (no background: comparable with a photo's)."""
+    from redactor.media import decode, probe
+
+    wanted: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for t in table.tracks:
+        if t.label != "person" or not len(t.frames) or (ids is not None and t.id not in ids):
+            continue
+        rows = [i for i, s in enumerate(t.sources) if s != "flow"] or list(range(len(t.frames)))
+        rows = sorted(rows, key=lambda i: -float(t.boxes[i, 3] - t.boxes[i, 1]))[:per_track]
+        for i in rows:
+            wanted.setdefault(int(t.frames[i]), []).append((t.id, t.boxes[i]))
+    if not wanted:
+        return {}
+    found: dict[int, list[np.ndarray]] = {}
+    last = max(wanted)
+    for frame in decode(video, probe(video).rotation):
+        for tid, box in wanted.get(frame.index, ()):
+            d = describe(frame.image, box[None])[0]
+            if not np.isnan(d).any():
+                found.setdefault(tid, []).append(d)
+        if frame.index >= last:
+            break
+    return {tid: np.mean(v, axis=0) for tid, v in found.items()}

@@ -117,9 +117,10 @@ class IdentityGuard:
         self._segment_ids: set[int] = set()  # kept face tracks made of SFace-verified boxes (`_add_segments`)
         self._swapped: dict[int, int] = {}  # track -> the frame from which an identity swap masks it
         self._others = _raw_faces(table, self.keep)
+        self._body_cache: tuple[dict[int, np.ndarray], set[int]] | None = None
         self._heads_shown: dict[int, list[np.ndarray]] = defaultdict(list)  # verified small heads to put back
         self._strangers: dict[int, np.ndarray] = {}  # frame -> every face and head that is not the requester's
-        self._held: tuple[int, list[tuple[tuple[int, int, int, int], np.ndarray]]] | None = None
+        self._held: tuple[int, list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray | None]]] | None = None
 
     # ---- render's interface -------------------------------------------------------------------------------------
     def __call__(self, image: np.ndarray, index: int) -> np.ndarray:
@@ -140,15 +141,20 @@ class IdentityGuard:
             x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
             x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
             if x2 > x1 and y2 > y1:
-                held.append(((x1, y1, x2, y2), image[y1:y2, x1:x2].copy()))
-        strangers = self._strangers.get(index)
+                held.append(((x1, y1, x2, y2), image[y1:y2, x1:x2].copy(), None))
+        strangers = self._strangers.get(index, np.zeros((0, 4), np.float32))
         for box in self._heads_shown.get(index, ()):
-            if strangers is not None and _overlaps(box, strangers).any():
-                continue  # someone else's face or head touches it: it stays masked
             x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
             x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
-            if x2 > x1 and y2 > y1:
-                held.append(((x1, y1, x2, y2), image[y1:y2, x1:x2].copy()))
+            if x2 <= x1 or y2 <= y1:
+                continue
+            pixels = image[y1:y2, x1:x2].copy()
+            keep_out = np.zeros(pixels.shape[:2], bool)  # someone else's face or head: stays masked
+            for s in strangers[_overlaps(box, strangers)] if len(strangers) else ():
+                sx1, sy1 = max(0, int(np.floor(s[0])) - x1), max(0, int(np.floor(s[1])) - y1)
+                sx2, sy2 = int(np.ceil(s[2])) + 1 - x1, int(np.ceil(s[3])) + 1 - y1
+                keep_out[sy1:max(sy1, sy2), sx1:max(sx1, sx2)] = True
+            held.append(((x1, y1, x2, y2), pixels, ~keep_out))
         self._held = (index, held)
 
     def restore(self, image: np.ndarray, index: int) -> np.ndarray:
@@ -157,8 +163,11 @@ class IdentityGuard:
         found in a kept region, that SFace matched to the reference, and that no other face overlaps."""
         if self._held is None or self._held[0] != index:
             return image
-        for (x1, y1, x2, y2), pixels in self._held[1]:
-            image[y1:y2, x1:x2] = pixels
+        for (x1, y1, x2, y2), pixels, where in self._held[1]:
+            if where is None:
+                image[y1:y2, x1:x2] = pixels
+            else:
+                image[y1:y2, x1:x2][where] = pixels[where]
         self._held = None
         return image
 
@@ -443,50 +452,61 @@ class IdentityGuard:
         if not ref_rows:
             return
         ref = np.mean(ref_rows, axis=0)
+        refused: set[tuple[int, int]] = set()
         linked = True
         while linked:
             linked = False
-            chain = [by_id[i] for i in self.requester if i in by_id]
+            chain = sorted((by_id[i] for i in self.requester if i in by_id), key=lambda t: int(t.frames[0]))
             for direction in (1, -1):
-                ends = [(t, int(t.frames[-1] if direction > 0 else t.frames[0])) for t in chain]
-                # the chain's outermost end in this direction
-                tip, at = max(ends, key=lambda e: e[1] * direction)
-                options = []
-                for q in persons:
-                    if q.id in self.requester or q.contact:
-                        continue
-                    start = int(q.frames[0] if direction > 0 else q.frames[-1])
-                    gap = (start - at) * direction
-                    if not -2 <= gap <= max_gap:
-                        continue
-                    if any(_apart(q, t) for t in chain):
-                        continue  # somewhere at the same time as the requester: someone else
-                    d = _distance(tip, q, direction, gap)
-                    look = mean_look(q)
-                    a = float(similarity(look, ref)[0, 0]) if look is not None else 0.0
-                    options.append((a - 0.1 * d, a, d, gap, q))
-                if not options:
-                    continue
-                options.sort(key=lambda o: -o[0])
-                score, a, d, gap, q = options[0]
-                allowed = LINK_DISTANCE + LINK_DISTANCE_PER_FRAME * max(gap, 0)
-                # a rival: another piece that could be the requester at the same time (one that only starts after
-                # the best ends is the next link of the chain, not a rival)
-                rivals = [o for o in options[1:] if o[2] <= allowed + 1.0 and _coexist(o[4], q)]
-                if d > allowed or a < LINK_APPEARANCE or (rivals and score - rivals[0][0] < LINK_MARGIN):
-                    if d <= allowed:
-                        self.events.append({"track": q.id, "event": "not linked to the requester",
-                                            "after": tip.id, "appearance": round(a, 3), "distance": round(d, 2),
-                                            "rival": rivals[0][4].id if rivals else None})
-                    continue
-                self.requester.add(q.id)
-                self.keep.add(q.id)
-                self.added.append(q.id)
-                self.events.append({"track": q.id, "event": "requester followed into track",
-                                    "after": tip.id, "frames": [int(q.frames[0]), int(q.frames[-1])],
-                                    "appearance": round(a, 3), "distance": round(d, 2)})
-                linked = True
-                break
+                for tip in chain:
+                    at = int(tip.frames[-1] if direction > 0 else tip.frames[0])
+                    q = self._link_from(tip, at, direction, chain, persons, ref, mean_look, max_gap, refused)
+                    if q is not None:
+                        linked = True
+                        break
+                if linked:
+                    break
+
+    def _link_from(self, tip: Track, at: int, direction: int, chain: list[Track], persons: list[Track],
+                   ref: np.ndarray, mean_look, max_gap: int, refused: set[tuple[int, int]]) -> Track | None:
+        """Link the piece that goes on from `tip` (after its end, or before its start going back) if motion puts it
+        there, its appearance is the requester's and no piece at the same time is as good a fit."""
+        options = []
+        for q in persons:
+            if q.id in self.requester or q.contact:
+                continue
+            start = int(q.frames[0] if direction > 0 else q.frames[-1])
+            gap = (start - at) * direction
+            if not -2 <= gap <= max_gap:
+                continue
+            if any(_apart(q, t) for t in chain):
+                continue  # somewhere at the same time as the requester: someone else
+            d = _distance(tip, q, direction, gap)
+            look = mean_look(q)
+            a = float(similarity(look, ref)[0, 0]) if look is not None else 0.0
+            options.append((a - 0.1 * d, a, d, gap, q))
+        if not options:
+            return None
+        options.sort(key=lambda o: -o[0])
+        score, a, d, gap, q = options[0]
+        allowed = LINK_DISTANCE + LINK_DISTANCE_PER_FRAME * max(gap, 0)
+        # a rival: another piece that could be the requester at the same time (one that only starts after the best
+        # ends is the next link of the chain, not a rival)
+        rivals = [o for o in options[1:] if o[2] <= allowed + 1.0 and _coexist(o[4], q)]
+        if d > allowed or a < LINK_APPEARANCE or (rivals and score - rivals[0][0] < LINK_MARGIN):
+            if d <= allowed and (q.id, tip.id) not in refused:
+                refused.add((q.id, tip.id))
+                self.events.append({"track": q.id, "event": "not linked to the requester", "after": tip.id,
+                                    "appearance": round(a, 3), "distance": round(d, 2),
+                                    "rival": rivals[0][4].id if rivals else None})
+            return None
+        self.requester.add(q.id)
+        self.keep.add(q.id)
+        self.added.append(q.id)
+        self.events.append({"track": q.id, "event": "requester followed into track", "after": tip.id,
+                            "frames": [int(q.frames[0]), int(q.frames[-1])], "appearance": round(a, 3),
+                            "distance": round(d, 2)})
+        return q
 
     def _adopt_faces(self) -> None:
         """Face tracks that sit in the head of a requester's body are the requester's face: kept, and gated frame by
@@ -503,18 +523,50 @@ class IdentityGuard:
                 self.keep.add(t.id)
                 self.added.append(t.id)
 
-    def _requester_heads(self) -> dict[int, list[np.ndarray]]:
-        """frame -> head regions (grown by half) of the requester's bodies where no other person's box overlaps."""
-        persons = [t for t in self.table.tracks if t.label == "person" and len(t.frames)]
-        contact = _contacts(persons, among=self.requester)
-        out: dict[int, list[np.ndarray]] = defaultdict(list)
-        for t in persons:
-            if t.id not in self.requester:
+    def _body(self) -> tuple[dict[int, np.ndarray], set[int]]:
+        """The requester's body over the frames of their pieces and the gaps between linked pieces (interpolated),
+        and the frames where another person's box overlaps it (IoU >= PERSON_CONTACT) or another head touches its
+        head: who is who there is not known."""
+        if self._body_cache is not None:
+            return self._body_cache
+        pieces = sorted((t for t in self.table.tracks if t.id in self.requester and len(t.frames)),
+                        key=lambda t: int(t.frames[0]))
+        rows: dict[int, list[np.ndarray]] = defaultdict(list)
+        for t in pieces:
+            for f, b in zip(t.frames, t.boxes, strict=True):
+                rows[int(f)].append(b)
+        body: dict[int, np.ndarray] = {}
+        frames = sorted(rows)
+        fps = float(self.table.video.get("fps") or 10.0)
+        max_gap = max(8, round(LINK_GAP_S * fps))
+        for k, f in enumerate(frames):
+            body[f] = np.mean(rows[f], axis=0).astype(np.float32)
+            if k + 1 < len(frames) and 1 < frames[k + 1] - f <= max_gap:
+                g = frames[k + 1]
+                nxt = np.mean(rows[g], axis=0)
+                for i in range(f + 1, g):
+                    body[i] = (body[f] + (nxt - body[f]) * (i - f) / (g - f)).astype(np.float32)
+        others: dict[int, list[np.ndarray]] = defaultdict(list)
+        for t in self.table.tracks:
+            if t.label == "person" and len(t.frames) and t.id not in self.requester:
+                for f, b in zip(*dense(t), strict=True):
+                    others[int(f)].append(b)
+        contact = set()
+        for f, b in body.items():
+            near = np.asarray(others.get(f, ()), np.float32).reshape(-1, 4)
+            if not len(near):
                 continue
-            for f, b in zip(*dense(t), strict=True):
-                if int(f) not in contact.get(t.id, ()):
-                    out[int(f)].append(_grow(head_region(b[None])[0], 0.5))
-        return out
+            head = _grow(head_region(b[None])[0], 0.1)
+            heads = np.stack([_grow(h, 0.1) for h in head_region(near)])
+            if (iou(b, near) >= PERSON_CONTACT).any() or _overlaps(head, heads).any():
+                contact.add(f)
+        self._body_cache = (body, contact)
+        return self._body_cache
+
+    def _requester_heads(self) -> dict[int, list[np.ndarray]]:
+        """frame -> the head region (grown by half) of the requester's body where no one else's overlaps it."""
+        body, contact = self._body()
+        return {f: [_grow(head_region(b[None])[0], 0.5)] for f, b in body.items() if f not in contact}
 
     def _others_heads(self) -> dict[int, list[np.ndarray]]:
         out: dict[int, list[np.ndarray]] = defaultdict(list)
@@ -544,10 +596,22 @@ class IdentityGuard:
         return any(c["first"] <= frame <= c["last"] and c.get("track") in (None, track) for c in self.confirmed)
 
     def _gate(self, kept: list[Track], checks: dict[int, list[Check]], masks: dict[int, list[np.ndarray]]) -> None:
-        persons = [t for t in self.table.tracks if t.label == "person" and len(t.frames)]
-        contact = _contacts(persons, among=self.requester)
+        body, contact = self._body()
         heads = self._requester_heads()
         others = self._others_heads()
+        pieces = sorted((t for t in kept if t.id in self.requester), key=lambda t: int(t.frames[0]))
+        for f, b in body.items():
+            head = head_region(b[None])[0]
+            if f not in contact:  # the requester's head, put back where others' padded masks cover it
+                self._verified[f].append(head)
+                self._heads_shown[f].append(_grow(head, 0.3))
+            elif not self._confirmed(-1, f):
+                # between or in the requester's pieces, someone overlaps: masked and listed under the piece there
+                # (or the one before the gap)
+                owner = next((t.id for t in reversed(pieces) if int(t.frames[0]) <= f), pieces[0].id if pieces
+                             else -1)
+                masks[f].append(_pad(head))
+                self._masked[(owner, "another person overlaps")].add(f)
         for t in kept:
             span = dense_boxes(t)
             swapped = self._swapped.get(t.id)
@@ -559,14 +623,12 @@ class IdentityGuard:
                         ok, why = True, ""
                     elif t.id not in self.requester:
                         ok, why = False, "body not confirmed as the requester's"
-                    elif f in contact.get(t.id, ()):
+                    elif f in contact:
                         ok, why = False, "another person overlaps"
                     else:
                         ok, why = True, ""
                     if ok:
-                        head = head_region(box[None])[0]
-                        self._verified[f].append(head)
-                        self._heads_shown[f].append(_grow(head, 0.3))
+                        self._verified[f].append(head_region(box[None])[0])
                     else:
                         masks[f].append(_region_mask(t, box))
                         self._masked[(t.id, why)].add(f)

@@ -105,6 +105,8 @@ def load_table(store, analysis: Job):
 
 
 def render_step(job_id: str, progress: service.Progress) -> None:
+    from redactor.identify.confirm import confirmations_for
+    from redactor.identify.guard import guard_for
     from redactor.pipeline import redact
     from redactor.registry.models import Recording
 
@@ -120,6 +122,7 @@ def render_step(job_id: str, progress: service.Progress) -> None:
             raise BadInput(f"recording {analysis.recording_id} does not exist or was destroyed")
         keep, key, expires = keep_set.tracks, rec.object_key, rec.expires_at
         style = params.get("style", "solid")
+        confirmed = confirmations_for(s, keep_set.id)
     store = open_store()
     with tempfile.TemporaryDirectory(prefix="redactor-render-") as tmp:
         progress("fetch", force=True)
@@ -134,10 +137,19 @@ def render_step(job_id: str, progress: service.Progress) -> None:
             progress("render" if count[0] <= table.frames else "re-render", done=count[0] % (table.frames + 1))
             return image
 
-        report = redact(video, out, keep, style, table=table, hooks=[hook], show_progress=False)
+        # Fail closed on identity (issue 14): every kept frame is verified as the requester or masked and listed
+        guard = guard_for(table, keep, video, confirmed=confirmed)
+        hooks = [hook]
+        if guard is not None:
+            keep = [*keep, *guard.prepare()]
+            hooks = [guard.restore, hook]
+        report = redact(video, out, keep, style, table=table, hooks=hooks, show_progress=False, extra_masks=guard,
+                        verified=guard.verified if guard else None)
         result = {"kept": report.kept, "findings": report.findings, "frames": report.frames,
                   "remask_rounds": report.remask_rounds, "released": report.released, "style": style,
-                  "output_sha256": report.output_sha256, "models": report.models}
+                  "output_sha256": report.output_sha256, "models": report.models,
+                  "identity": guard.events if guard else [],
+                  "masked_for_identity": guard.masked_frames() if guard else []}
         if not report.released:
             # Fail closed: the audit found faces or plates outside the kept tracks; nothing is stored for release.
             with session_scope() as s:
