@@ -147,3 +147,16 @@ def test_audit_exempts_only_the_verified_face():
     verified = FrameAudit(detector, table, [1], verified=lambda i: face[None])
     verified(frame, 0)
     assert not verified.findings
+
+
+def test_a_clerks_confirmation_shows_the_frames_it_covers(crossing):
+    path, table = crossing
+    plain = IdentityGuard(table, [1], path)
+    plain.prepare()
+    masked = {f for m in plain.masked_frames() for f in m["frames"]}
+    assert masked
+    confirmed = IdentityGuard(table, [1], path, confirmed=[{"first": min(masked), "last": max(masked),
+                                                            "track": None, "by": "clerk1"}])
+    confirmed.prepare()
+    assert not {f for m in confirmed.masked_frames() for f in m["frames"]} & masked
+    assert all(len(confirmed.verified(f)) for f in masked)

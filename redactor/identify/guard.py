@@ -54,6 +54,7 @@ LINK_DISTANCE_PER_FRAME = 0.04  # ...this much per frame of gap (the requester m
 LINK_APPEARANCE = 0.6  # the least similarity of the piece's mean appearance to the requester's
 LINK_MARGIN = 0.06  # over every other piece that could be the requester (appearance minus 0.1 per person height)
 BACKGROUND_SAMPLES = 40  # frames whose median is a static camera's empty scene
+LOOK_ROWS = 12  # detector boxes of a person piece whose appearance is measured (spread over the piece)
 
 
 @dataclass
@@ -403,8 +404,8 @@ class IdentityGuard:
         info = probe(self.video)
         want: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
         for t in persons:
-            for f, b in zip(t.frames, t.boxes, strict=True):
-                want[int(f)].append((t.id, b))
+            for i in _sample_rows(t, LOOK_ROWS):
+                want[int(t.frames[i])].append((t.id, t.boxes[i]))
         if not want:
             return {}
         step = max(1, self.table.frames // BACKGROUND_SAMPLES)
@@ -602,10 +603,11 @@ class IdentityGuard:
         pieces = sorted((t for t in kept if t.id in self.requester), key=lambda t: int(t.frames[0]))
         for f, b in body.items():
             head = head_region(b[None])[0]
-            if f not in contact:  # the requester's head, put back where others' padded masks cover it
+            confirmed = any(self._confirmed(t, f) for t in self.requester)
+            if f not in contact or confirmed:  # the requester's head, put back where others' padded masks cover it
                 self._verified[f].append(head)
                 self._heads_shown[f].append(_grow(head, 0.3))
-            elif not self._confirmed(-1, f):
+            else:
                 # between or in the requester's pieces, someone overlaps: masked and listed under the piece there
                 # (or the one before the gap)
                 owner = next((t.id for t in reversed(pieces) if int(t.frames[0]) <= f), pieces[0].id if pieces
@@ -712,8 +714,19 @@ def _contacts(persons: list[Track], among: set[int] | None = None) -> dict[int, 
     return out
 
 
+def _sample_rows(track: Track, n: int) -> list[int]:
+    """Up to n row indices spread over the track, detector boxes before boxes carried by flow."""
+    rows = [i for i, s in enumerate(track.sources) if s != "flow"] if track.sources else []
+    rows = rows or list(range(len(track.frames)))
+    if len(rows) <= n:
+        return rows
+    return [rows[int(k)] for k in np.linspace(0, len(rows) - 1, n).round()]
+
+
 def _apart(a: Track, b: Track) -> bool:
     """Whether the two tracks are in two places at once in some frame (not one box twice: IoU < 0.5)."""
+    if int(a.frames[-1]) < int(b.frames[0]) or int(b.frames[-1]) < int(a.frames[0]):
+        return False
     fa, ba = dense(a)
     fb, bb = dense(b)
     common, ia, ib = np.intersect1d(fa, fb, return_indices=True)
