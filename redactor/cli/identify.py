@@ -21,6 +21,10 @@ def _tracks(args: argparse.Namespace) -> int:
     for t in ordered(table, labels, args.min_frames):
         span = f"{int(t.frames[0])}-{int(t.frames[-1])}" if len(t.frames) else "-"
         parent = f" of #{t.parent}" if t.parent is not None else ""
+        if t.origin is not None and t.origin != t.id:
+            parent += f", piece of #{t.origin}"
+        if t.contact:
+            parent += ", overlapping another (identity not confirmed)"
         print(f"#{t.id:<5d} {t.label:8s} frames {span:>11s} ({len(t.frames)}){parent}"
               f"{' embeddings ' + str(len(t.embeddings)) if t.embeddings else ''}")
     return 0
