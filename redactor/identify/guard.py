@@ -54,6 +54,7 @@ LINK_DISTANCE_PER_FRAME = 0.04  # ...this much per frame of gap (the requester m
 LINK_APPEARANCE = 0.6  # the least similarity of the piece's mean appearance to the requester's
 LINK_MARGIN = 0.06  # over every other piece that could be the requester (appearance minus 0.1 per person height)
 BACKGROUND_SAMPLES = 40  # frames whose median is a static camera's empty scene
+AUDIT_REACH = 8  # frames before and after an audit finding that the restore keeps off it (render's padding)
 LOOK_ROWS = 12  # detector boxes of a person piece whose appearance is measured (spread over the piece)
 
 
@@ -121,6 +122,7 @@ class IdentityGuard:
         self._body_cache: tuple[dict[int, np.ndarray], set[int]] | None = None
         self._heads_shown: dict[int, list[np.ndarray]] = defaultdict(list)  # verified small heads to put back
         self._strangers: dict[int, np.ndarray] = {}  # frame -> every face and head that is not the requester's
+        self._strangers_of = -1  # how many tracks the table had when `_strangers` was made
         self._held: tuple[int, list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray | None]]] | None = None
 
     # ---- render's interface -------------------------------------------------------------------------------------
@@ -143,6 +145,8 @@ class IdentityGuard:
             x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
             if x2 > x1 and y2 > y1:
                 held.append(((x1, y1, x2, y2), image[y1:y2, x1:x2].copy(), None))
+        if len(self.table.tracks) != self._strangers_of:  # the audit's findings joined the table: they stay masked
+            self._strangers = self._stranger_boxes()
         strangers = self._strangers.get(index, np.zeros((0, 4), np.float32))
         for box in self._heads_shown.get(index, ()):
             x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
@@ -227,12 +231,10 @@ class IdentityGuard:
         self._masks = {}
         masks: dict[int, list[np.ndarray]] = defaultdict(list)
         # 1. the requester's body: the clerk's person pieces, then the pieces motion and appearance link to them
-        self.requester = {t.id for t in kept if t.label == "person" and t.id in self.chosen}
+        # (never a piece cut where it overlapped someone: who it follows there is not known)
+        self.requester = {t.id for t in kept if t.label == "person" and t.id in self.chosen and not t.contact}
         self.requester |= {by_id[t.parent].id for t in kept if t.label == "face" and t.id in self.chosen
                            and t.parent in by_id and not by_id[t.parent].contact}
-        self.requester |= {t.id for t in kept if t.label == "person" and t.id in self.keep and not t.contact
-                           and t.parent is None and any(c.parent == t.id and c.id in self.chosen
-                                                        for c in self.table.tracks)}
         if self.requester:
             self._link_persons()
         self._adopt_faces()
@@ -271,9 +273,9 @@ class IdentityGuard:
         # another track; where that track shows the requester steadily, their face is shown (see `_candidates`).
         candidates = [t for t in self.table.tracks if t.label == "face" and t.id not in self.keep and len(t.frames)
                       and float(np.median(t.boxes[:, 3] - t.boxes[:, 1])) >= MIN_FACE_PX]
-        for t in candidates:
-            for f, box in zip(t.frames, t.boxes, strict=True):
-                regions[int(f)].append((t, box))
+        for t in candidates:  # over the whole span: a piece's rows are keyframes, 4 frames apart
+            for f, box in dense_boxes(t).items():
+                regions[f].append((t, box))
         if regions:
             sface = SFace()
             info = probe(self.video)
@@ -581,10 +583,15 @@ class IdentityGuard:
         """frame -> every face box of a track not kept (grown by a fifth) and the head of every person who is not
         the requester, over each track's span."""
         out: dict[int, list[np.ndarray]] = defaultdict(list)
+        self._strangers_of = len(self.table.tracks)
         for t in self.table.tracks:
             if not len(t.frames):
                 continue
-            if t.label == "face" and t.id not in self.keep:
+            if "audit" in t.sources:  # a finding: masked over render's padding in time, so kept out as long
+                for f, b in zip(t.frames, t.boxes, strict=True):
+                    for g in range(int(f) - AUDIT_REACH, int(f) + AUDIT_REACH + 1):
+                        out[g].append(_grow(b, 0.2))
+            elif t.label == "face" and t.id not in self.keep:
                 for f, b in zip(*dense(t), strict=True):
                     out[int(f)].append(_grow(b, 0.2))
             elif t.label == "person" and t.id not in self.requester:
@@ -598,7 +605,15 @@ class IdentityGuard:
 
     def _gate(self, kept: list[Track], checks: dict[int, list[Check]], masks: dict[int, list[np.ndarray]]) -> None:
         body, contact = self._body()
-        heads = self._requester_heads()
+        # where SFace saw another face on the requester's body (or a swap from then on), the body is not theirs
+        refuted: set[int] = set()
+        for t in self.table.tracks:
+            if t.id in self.requester:
+                if t.id in self._swapped:
+                    refuted |= set(range(self._swapped[t.id], int(t.frames[-1]) + 1 + PAD_AFTER))
+                refuted |= {c.frame for c in checks.get(t.id, []) if not c.matched}
+        contact = contact | refuted
+        heads = {f: h for f, h in self._requester_heads().items() if f not in refuted}
         others = self._others_heads()
         pieces = sorted((t for t in kept if t.id in self.requester), key=lambda t: int(t.frames[0]))
         for f, b in body.items():
@@ -613,7 +628,7 @@ class IdentityGuard:
                 owner = next((t.id for t in reversed(pieces) if int(t.frames[0]) <= f), pieces[0].id if pieces
                              else -1)
                 masks[f].append(_pad(head))
-                self._masked[(owner, "another person overlaps")].add(f)
+                self._masked[(owner, "another face (SFace)" if f in refuted else "another person overlaps")].add(f)
         for t in kept:
             span = dense_boxes(t)
             swapped = self._swapped.get(t.id)
@@ -626,7 +641,7 @@ class IdentityGuard:
                     elif t.id not in self.requester:
                         ok, why = False, "body not confirmed as the requester's"
                     elif f in contact:
-                        ok, why = False, "another person overlaps"
+                        ok, why = False, "another face (SFace)" if f in refuted else "another person overlaps"
                     else:
                         ok, why = True, ""
                     if ok:
