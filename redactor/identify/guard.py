@@ -55,6 +55,7 @@ LINK_APPEARANCE = 0.6  # the least similarity of the piece's mean appearance to 
 LINK_MARGIN = 0.06  # over every other piece that could be the requester (appearance minus 0.1 per person height)
 BACKGROUND_SAMPLES = 40  # frames whose median is a static camera's empty scene
 AUDIT_REACH = 8  # frames before and after an audit finding that the restore keeps off it (render's padding)
+JOIN_GAP = 32  # frames: pieces of one track further apart than this are not bridged (`_joined`)
 LOOK_ROWS = 12  # detector boxes of a person piece whose appearance is measured (spread over the piece)
 
 
@@ -550,10 +551,9 @@ class IdentityGuard:
                 for i in range(f + 1, g):
                     body[i] = (body[f] + (nxt - body[f]) * (i - f) / (g - f)).astype(np.float32)
         others: dict[int, list[np.ndarray]] = defaultdict(list)
-        for t in self.table.tracks:
-            if t.label == "person" and len(t.frames) and t.id not in self.requester:
-                for f, b in zip(*dense(t), strict=True):
-                    others[int(f)].append(b)
+        for t in _joined(self.table.tracks, "person", self.requester):
+            for f, b in zip(*dense(t), strict=True):
+                others[int(f)].append(b)
         contact = set()
         for f, b in body.items():
             near = np.asarray(others.get(f, ()), np.float32).reshape(-1, 4)
@@ -573,10 +573,9 @@ class IdentityGuard:
 
     def _others_heads(self) -> dict[int, list[np.ndarray]]:
         out: dict[int, list[np.ndarray]] = defaultdict(list)
-        for t in self.table.tracks:
-            if t.label == "person" and len(t.frames) and t.id not in self.requester:
-                for f, b in zip(*dense(t), strict=True):
-                    out[int(f)].append(_grow(head_region(b[None])[0], 0.25))
+        for t in _joined(self.table.tracks, "person", self.requester):
+            for f, b in zip(*dense(t), strict=True):
+                out[int(f)].append(_grow(head_region(b[None])[0], 0.25))
         return out
 
     def _stranger_boxes(self) -> dict[int, np.ndarray]:
@@ -591,12 +590,12 @@ class IdentityGuard:
                 for f, b in zip(t.frames, t.boxes, strict=True):
                     for g in range(int(f) - AUDIT_REACH, int(f) + AUDIT_REACH + 1):
                         out[g].append(_grow(b, 0.2))
-            elif t.label == "face" and t.id not in self.keep:
-                for f, b in zip(*dense(t), strict=True):
-                    out[int(f)].append(_grow(b, 0.2))
-            elif t.label == "person" and t.id not in self.requester:
-                for f, b in zip(*dense(t), strict=True):
-                    out[int(f)].append(_grow(head_region(b[None])[0], 0.1))
+        for t in _joined(self.table.tracks, "face", self.keep):
+            for f, b in zip(*dense(t), strict=True):
+                out[int(f)].append(_grow(b, 0.2))
+        for t in _joined(self.table.tracks, "person", self.requester):
+            for f, b in zip(*dense(t), strict=True):
+                out[int(f)].append(_grow(head_region(b[None])[0], 0.1))
         return {f: np.asarray(v, np.float32) for f, v in out.items()}
 
     # ---- the gate ------------------------------------------------------------------------------------------------
@@ -726,6 +725,32 @@ def _contacts(persons: list[Track], among: set[int] | None = None) -> dict[int, 
                 if iou(b, o) >= PERSON_CONTACT:
                     out[tid].add(f)
                     break
+    return out
+
+
+def _joined(tracks: list[Track], label: str, exclude: set[int]) -> list[Track]:
+    """The tracks of `label` not in `exclude`, with the pieces cut from one track joined again (as render masks
+    them, redactor.track.masks): someone else is where the frames between their pieces put them, even where a
+    piece of the requester was cut from the same track (a measured leak: a stranger between two one-frame pieces
+    of theirs, beside the requester, had no box there and their face was put back with the requester's)."""
+    groups: dict[int, list[Track]] = defaultdict(list)
+    for t in tracks:
+        if t.label == label and len(t.frames) and t.id not in exclude and "audit" not in t.sources:
+            groups[t.origin if t.origin is not None else t.id].append(t)
+    out = []
+    for gid, members in groups.items():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        frames = np.concatenate([m.frames for m in members])
+        boxes = np.concatenate([m.boxes for m in members])
+        order = np.argsort(frames, kind="stable")
+        frames, boxes = frames[order], boxes[order]
+        # no bridge over a long gap (two swaps apart): boxes swept across it would cover whoever is between
+        cuts = [0, *(np.nonzero(np.diff(frames) > JOIN_GAP)[0] + 1), len(frames)]
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            out.append(Track(id=gid, label=label, frames=frames[a:b], boxes=boxes[a:b],
+                             scores=np.ones(b - a, np.float32)))
     return out
 
 
