@@ -39,7 +39,7 @@ from redactor.identify.faces import FoundFaces, faces_in_region
 from redactor.identify.sface import THRESHOLD, SFace, cosine
 from redactor.media import decode, probe
 from redactor.progress import progress
-from redactor.track.masks import expand_keep, head_region
+from redactor.track.masks import MaskParams, expand_keep, head_region
 from redactor.track.split import PERSON_CONTACT, dense, iou
 from redactor.track.table import Track, TrackTable
 
@@ -596,6 +596,18 @@ class IdentityGuard:
         for t in _joined(self.table.tracks, "person", self.requester):
             for f, b in zip(*dense(t), strict=True):
                 out[int(f)].append(_grow(head_region(b[None])[0], 0.1))
+        # A face seen by no one's body, before and after its track: where it is then is not known, so its mask
+        # padded in time (as render pads it) is not undone. (A face of someone's body is where their head is.)
+        params = MaskParams()
+        before = params.pad_before + max(1, int(self.table.params.get("stride", 1))) - 1
+        persons = {t.id for t in self.table.tracks if t.label == "person"}
+        for t in self.table.tracks:
+            if t.label != "face" or t.id in self.keep or not len(t.frames) or t.parent in persons:
+                continue
+            first, last = int(t.frames[0]), int(t.frames[-1])
+            for g in (*range(first - before, first), *range(last + 1, last + 1 + params.pad_after)):
+                dist = first - g if g < first else g - last
+                out[g].append(_grow(t.boxes[0] if g < first else t.boxes[-1], params.face_pad * (1 + 0.15 * dist)))
         return {f: np.asarray(v, np.float32) for f, v in out.items()}
 
     # ---- the gate ------------------------------------------------------------------------------------------------
