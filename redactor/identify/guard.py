@@ -272,6 +272,13 @@ class IdentityGuard:
                     regions[f].append((t, region))
         # Face tracks not kept but large enough to judge: after an identity swap the requester's face goes on in
         # another track; where that track shows the requester steadily, their face is shown (see `_candidates`).
+        # The requester's body between their pieces (interpolated): their face there is checked too.
+        body, _ = self._body()
+        covered = {f for t in kept if t.label == "person" for f in spans[t.id]}
+        for f, b in body.items():
+            region = head_region(b[None])[0]
+            if f not in covered and region[3] - region[1] >= 0.6 * MIN_FACE_PX:
+                regions[f].append((BODY, region))
         candidates = [t for t in self.table.tracks if t.label == "face" and t.id not in self.keep and len(t.frames)
                       and float(np.median(t.boxes[:, 3] - t.boxes[:, 1])) >= MIN_FACE_PX]
         for t in candidates:  # over the whole span: a piece's rows are keyframes, 4 frames apart
@@ -334,7 +341,7 @@ class IdentityGuard:
                 checks[track.id].append(Check(index, float(scores[i]), found.boxes[i], bool(clear[i])))
                 # The requester's own face, verified in a kept region and clear of every other face, is shown even
                 # where another track's (padded) mask covers it: see `restore`.
-                if track.id in self.keep and scores[i] >= THRESHOLD and clear[i]:
+                if (track.id in self.keep or track is BODY) and scores[i] >= THRESHOLD and clear[i]:
                     self._visible.setdefault(index, []).append(found.boxes[i])
 
     def _candidates(self, checks: list[Check], steady: int = CANDIDATE_RUN) -> None:
@@ -623,8 +630,14 @@ class IdentityGuard:
                 if t.id in self._swapped:
                     refuted |= set(range(self._swapped[t.id], int(t.frames[-1]) + 1 + PAD_AFTER))
                 refuted |= {c.frame for c in checks.get(t.id, []) if not c.matched}
-        contact = contact | refuted
+        # where SFace matched the requester's face, clear of every other face, in their body's head, overlapping
+        # bodies leave no doubt whose head it is
+        seen = {c.frame for t in self.requester | {BODY.id} for c in checks.get(t, []) if c.matched and c.clear}
+        refuted |= {c.frame for c in checks.get(BODY.id, []) if not c.matched}
+        contact = (contact - (seen - refuted)) | refuted
         heads = {f: h for f, h in self._requester_heads().items() if f not in refuted}
+        if seen - refuted:
+            heads.update({f: [_grow(head_region(body[f][None])[0], 0.5)] for f in seen - refuted if f in body})
         others = self._others_heads()
         pieces = sorted((t for t in kept if t.id in self.requester), key=lambda t: int(t.frames[0]))
         for f, b in body.items():
@@ -694,6 +707,11 @@ class IdentityGuard:
             if frames:
                 self.events.append({"track": track, "event": "masked for identity", "reason": why,
                                     "frames": _ranges(sorted(frames))})
+
+
+# The requester's body between their pieces, as a region the face pass checks (its checks carry this id)
+BODY = Track(id=-1, label="person", frames=np.zeros(0, np.int64), boxes=np.zeros((0, 4), np.float32),
+             scores=np.zeros(0, np.float32))
 
 
 def _grow(box: np.ndarray, frac: float) -> np.ndarray:
