@@ -25,7 +25,7 @@ class TrackBuilder:
     def __init__(self) -> None:
         self._rows: dict[int, list[tuple[int, np.ndarray, float, str]]] = defaultdict(list)
         self._label: dict[int, int] = {}
-        self._thumb: dict[tuple[int, int], tuple[float, int, np.ndarray, np.ndarray]] = {}
+        self._thumb: dict[tuple[int, int], tuple[float, int, np.ndarray, bytes | None]] = {}
         self._looks: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # person track -> frame -> appearance
         self._cooccur: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
 
@@ -61,7 +61,9 @@ class TrackBuilder:
         if s < 1:
             crop = cv2.resize(crop, (max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s))),
                               interpolation=cv2.INTER_AREA)
-        self._thumb[key] = (quality, index, box.copy(), crop.copy())
+        # kept as JPEG: a long clip holds one per track and window
+        ok, jpg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        self._thumb[key] = (quality, index, box.copy(), jpg.tobytes() if ok else None)
 
     def _note_parents(self, dets: Detections) -> None:
         for child, parent in (("plate", "vehicle"),):  # faces: by head region, after the cut (assign_parents)
@@ -102,10 +104,9 @@ class TrackBuilder:
         offers = [o for o in offers if first <= o[1] <= last]
         if not offers:
             return None
-        _, index, box, crop = max(offers, key=lambda o: o[0])
-        ok, jpg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        _, index, box, jpg = max(offers, key=lambda o: o[0])
         return {"frame": index, "box": [round(float(v), 1) for v in box],
-                "jpeg_b64": base64.b64encode(jpg.tobytes()).decode() if ok else None}
+                "jpeg_b64": base64.b64encode(jpg).decode() if jpg else None}
 
 
 def _between_detections_interpolated(rows: list) -> list:
