@@ -40,6 +40,7 @@ from redactor.identify.sface import THRESHOLD, SFace, cosine
 from redactor.media import decode, probe
 from redactor.progress import progress
 from redactor.track.masks import MaskParams, expand_keep, head_region
+from redactor.track.masks import _dense as _dense_padded
 from redactor.track.split import PERSON_CONTACT, dense, iou
 from redactor.track.table import Track, TrackTable
 
@@ -120,6 +121,7 @@ class IdentityGuard:
         self._segment_ids: set[int] = set()  # kept face tracks made of SFace-verified boxes (`_add_segments`)
         self._swapped: dict[int, int] = {}  # track -> the frame from which an identity swap masks it
         self._others = _raw_faces(table, self.keep)
+        self._reach_cache: dict[int, list[tuple[np.ndarray, int]]] | None = None
         self._body_cache: tuple[dict[int, np.ndarray], set[int]] | None = None
         self._heads_shown: dict[int, list[np.ndarray]] = defaultdict(list)  # verified small heads to put back
         self._strangers: dict[int, np.ndarray] = {}  # frame -> every face and head that is not the requester's
@@ -182,7 +184,8 @@ class IdentityGuard:
         exempts (redactor.pipeline.FrameAudit)."""
         if self._masks is None:
             self.run()
-        boxes = self._verified.get(index)
+        # what `restore` puts back (the requester's face SFace matched there) is verified too
+        boxes = [*self._verified.get(index, ()), *self._visible.get(index, ())]
         return np.asarray(boxes, np.float32).reshape(-1, 4) if boxes else np.zeros((0, 4), np.float32)
 
     def masked_frames(self) -> list[dict]:
@@ -557,10 +560,7 @@ class IdentityGuard:
                 nxt = np.mean(rows[g], axis=0)
                 for i in range(f + 1, g):
                     body[i] = (body[f] + (nxt - body[f]) * (i - f) / (g - f)).astype(np.float32)
-        others: dict[int, list[np.ndarray]] = defaultdict(list)
-        for t in _joined(self.table.tracks, "person", self.requester):
-            for f, b in zip(*dense(t), strict=True):
-                others[int(f)].append(b)
+        others = {f: [b for b, _ in v] for f, v in self._others_reach().items()}
         contact = set()
         for f, b in body.items():
             near = np.asarray(others.get(f, ()), np.float32).reshape(-1, 4)
@@ -572,6 +572,29 @@ class IdentityGuard:
                 contact.add(f)
         self._body_cache = (body, contact)
         return self._body_cache
+
+    def _others_reach(self) -> dict[int, list[tuple[np.ndarray, int]]]:
+        """frame -> (box, frames from the track's end) of every person who is not the requester, their pieces
+        joined, over their span and as far before and after it as render pads masks in time (carried on at their
+        own pace or the camera's): where someone was lost for a few frames they may still be, beside the
+        requester (a measured leak: a stranger unseen for 4 frames while overtaking was put back with the
+        requester's head)."""
+        if self._reach_cache is not None:
+            return self._reach_cache
+        params = MaskParams()
+        before = params.pad_before + max(1, int(self.table.params.get("stride", 1))) - 1
+        # at their own pace: render carries masks with the camera's motion, which leaves a walker lost behind
+        # someone where they were (the camera here stands still)
+        motion = np.asarray(self.table.motion, np.float32).reshape(-1, 2, 3) if self.table.motion else None
+        still = motion is None or _still_camera(self.table)
+        out: dict[int, list[tuple[np.ndarray, int]]] = defaultdict(list)
+        for t in _joined(self.table.tracks, "person", self.requester):
+            frames, boxes = _dense_padded(t, self.table.frames, before, params.pad_after, None if still else motion)
+            dist = np.maximum(int(t.frames[0]) - frames, frames - int(t.frames[-1])).clip(0)
+            for f, b, d in zip(frames, boxes, dist, strict=True):
+                out[int(f)].append((b, int(d)))
+        self._reach_cache = out
+        return out
 
     def _requester_heads(self) -> dict[int, list[np.ndarray]]:
         """frame -> the head region (grown by half) of the requester's body where no one else's overlaps it."""
@@ -600,11 +623,12 @@ class IdentityGuard:
         for t in _joined(self.table.tracks, "face", self.keep):
             for f, b in zip(*dense(t), strict=True):
                 out[int(f)].append(_grow(b, 0.2))
-        for t in _joined(self.table.tracks, "person", self.requester):
-            for f, b in zip(*dense(t), strict=True):
-                out[int(f)].append(_grow(head_region(b[None])[0], 0.1))
+        for f, v in self._others_reach().items():
+            for b, d in v:
+                out[f].append(_grow(head_region(b[None])[0], 0.1 + 0.15 * d))
         # A face seen by no one's body, before and after its track: where it is then is not known, so its mask
-        # padded in time (as render pads it) is not undone. (A face of someone's body is where their head is.)
+        # padded in time (as render pads it) is not undone. (A face of someone's body is where their head is,
+        # above, their body carried on at its pace.)
         params = MaskParams()
         before = params.pad_before + max(1, int(self.table.params.get("stride", 1))) - 1
         persons = {t.id for t in self.table.tracks if t.label == "person"}
@@ -639,6 +663,16 @@ class IdentityGuard:
         if seen - refuted:
             heads.update({f: [_grow(head_region(body[f][None])[0], 0.5)] for f in seen - refuted if f in body})
         others = self._others_heads()
+        # someone lost for a few frames beside the requester (no box of theirs there, only where they were going):
+        # their head is masked where they may be, and the requester's is not shown
+        reach = self._others_reach()
+        for f, b in body.items():
+            near = _grow(head_region(b[None])[0], 1.0)
+            for o, d in reach.get(f, ()):
+                head = _grow(head_region(o[None])[0], 0.3 + 0.15 * d)
+                if d > 0 and _overlaps(head, near[None])[0]:
+                    masks[f].append(head)
+                    contact.add(f)
         pieces = sorted((t for t in kept if t.id in self.requester), key=lambda t: int(t.frames[0]))
         for f, b in body.items():
             head = head_region(b[None])[0]
