@@ -108,8 +108,9 @@ def test_guard_follows_the_requester_not_the_stranger(crossing):
         boxes = [*planned.get(k, []), *guard(np.zeros((H, W, 3), np.uint8), k)]
         covered = any(b[0] <= head[0] and b[1] <= head[1] and b[2] >= head[2] and b[3] >= head[3] for b in boxes)
         assert covered, k
-    # a is verified (and exempt from the audit) wherever no one overlaps
-    assert all(len(guard.verified(k)) for k in range(N) if k in body and k not in contact)
+    # every frame of a's body is verified (and exempt from the audit) or listed as masked for identity
+    assert all(len(guard.verified(k)) or k in listed for k in body)
+    assert sum(bool(len(guard.verified(k))) for k in body) >= 0.6 * len(body)
 
 
 def test_face_parent_is_the_person_whose_head_holds_it():
