@@ -237,6 +237,7 @@ def load_models() -> MetaData:
     """Import every domain's models so that `Base.metadata` knows all tables (for migrations and tests)."""
     import redactor.counters  # noqa: F401
     import redactor.disclosure.models  # noqa: F401
+    import redactor.identify.models  # noqa: F401
     import redactor.jobs.models  # noqa: F401 - handover_packages refers to jobs
     import redactor.ledger.models  # noqa: F401
     import redactor.registry.models  # noqa: F401

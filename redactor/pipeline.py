@@ -109,7 +109,9 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
             queue.append(held)
         settle(0)
     _check_complete(info, decoded)
-    video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded}
+    # `location`: where the video was analysed from, so that `propose` finds it again without --video
+    video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded,
+                                   "location": str(Path(video).resolve())}
     table = TrackTable(video=video_meta, frames=decoded, models=engine.versions(), params=engine.params(),
                        tracks=builder.tracks(), motion=motion)
     if out is not None:
@@ -233,7 +235,8 @@ class FrameAudit:
 
     def __init__(self, detector: AuditDetector, table: TrackTable | None = None, keep: Iterable[int] = (),
                  stride: int = 1, offset: int = 0, only: set[int] | None = None,
-                 pool: ThreadPoolExecutor | None = None, masks: dict[int, np.ndarray] | None = None) -> None:
+                 pool: ThreadPoolExecutor | None = None, masks: dict[int, np.ndarray] | None = None,
+                 verified: Callable[[int], np.ndarray] | None = None) -> None:
         self.detector = detector
         # The boxes render masked on each frame: a plate "found" inside one is the mask itself (a plain rectangle
         # is what a plate detector looks for), not a plate left visible.
@@ -244,8 +247,14 @@ class FrameAudit:
         self._pending: deque[Future] = deque()
         self._findings: list[Finding] = []
         self.only = only  # audit just these frames (of those the stride picks): a re-mask round's changed ones
+        # What the audit lets through: only what was verified as the requester in that frame (their face, the head of
+        # their verified body: `verified`, from redactor.identify.guard) and a kept vehicle's plates; never a whole
+        # kept body or vehicle box, which can hold a stranger's face (issue 14). Without a guard, the kept face and
+        # plate boxes themselves.
         keep = set(keep)
-        self.kept = kept_boxes(table, keep) if table is not None and keep else {}
+        self.verified = verified
+        self.kept = kept_boxes(table, keep, labels=("plate",) if verified else ("face", "plate")) \
+            if table is not None and keep else {}
         self.stride, self.offset = max(1, stride), offset % max(1, stride)
         self.audited: set[int] = set()
         self.seconds = 0.0  # summed over workers: it overlaps rendering when a pool is used
@@ -271,8 +280,11 @@ class FrameAudit:
     def _check(self, image: np.ndarray, index: int) -> list[Finding]:
         t = time.perf_counter()
         dets = self.detector.detect(image)
-        own = self.kept.get(index)
-        if len(dets) and own is not None and len(own):
+        own = self.kept.get(index, _NO_BOXES)
+        if self.verified is not None:
+            own = np.concatenate([own, self.verified(index)])
+        if len(dets) and len(own):
+            # a face or plate box at most a third larger than the verified one (another detector's box of it)
             inside = coverage_matrix(dets.boxes, _grow(own, 0.3)).max(axis=1) >= 0.5
             dets = dets[~inside]
         masked = self.masks.get(index)
@@ -282,6 +294,9 @@ class FrameAudit:
                  for box, score, label in zip(dets.boxes, dets.scores, dets.labels, strict=True)]
         self.seconds += time.perf_counter() - t
         return found
+
+
+_NO_BOXES = np.zeros((0, 4), np.float32)
 
 
 def _same_boxes(a: np.ndarray | None, b: np.ndarray | None) -> bool:
@@ -325,6 +340,8 @@ class RedactReport:
     style: str
     consent: dict | None = None
     identity: list = field(default_factory=list)  # identity checks of kept tracks (redactor.identify.guard)
+    # the kept tracks' frames masked because the requester's identity there was not confirmed, and why
+    masked_for_identity: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -333,7 +350,7 @@ class RedactReport:
 def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: str = "solid",
            params: MaskParams | None = None, max_remask_rounds: int = 2, hooks: Iterable[FrameHook] = (),
            table: TrackTable | None = None, extra_masks: Callable | None = None,
-           show_progress: bool = True) -> RedactReport:
+           show_progress: bool = True, verified: Callable[[int], np.ndarray] | None = None) -> RedactReport:
     """Analyze, render, audit. Where the audit finds a face or plate outside the kept tracks, it is masked too and
     the clip rendered again (at most `max_remask_rounds` times); if the audit still objects, nothing is released.
 
@@ -359,7 +376,7 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
     try:
         while True:
             t = time.perf_counter()
-            check = FrameAudit(detector, table, keep, stride, stride // 2, recheck, pool, masks)
+            check = FrameAudit(detector, table, keep, stride, stride // 2, recheck, pool, masks, verified)
             render(video, table, staging, keep, style, params, [*hooks, check], extra_masks, show_progress)
             findings = check.findings
             # render's wall clock includes the audit, which runs beside it; "audit" is the workers' summed time

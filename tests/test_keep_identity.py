@@ -52,7 +52,9 @@ def _requester_tracks(table: TrackTable, gt: dict, who: str | None = None) -> se
 def _run_clip(clip, tmp_path, capsys) -> tuple[dict, dict]:
     gt_path = clip.with_suffix(".gt.json")
     gt = json.loads(gt_path.read_text())
-    tracks = tmp_path / f"{clip.stem}.tracks.json"
+    # the table away from the clip: propose finds the video where it was analysed (issue 14), no --video
+    tracks = tmp_path / "tables" / f"{clip.stem}.tracks.json"
+    tracks.parent.mkdir(exist_ok=True)
     assert main(["analyze", str(clip), "--out", str(tracks)]) == 0
     capsys.readouterr()
     assert main(["propose", str(tracks), "--face", gt["reference"], "--json"]) == 0
@@ -74,7 +76,7 @@ def test_short_crossing_clip_keeps_requester_only(tmp_path, capsys):
     assert score["frames_with_unmasked"] == 0, score
     assert score["kept_visible_fraction"] >= 0.9, score
     # a photo of someone not in the clip keeps nobody: a clear error, not a guess
-    table = TrackTable.load(tmp_path / f"{clip.stem}.tracks.json")
+    table = TrackTable.load(tmp_path / "tables" / f"{clip.stem}.tracks.json")
     people = json.loads((SHARED / "evaldata" / "identities" / "labels.json").read_text())["people"]
     stranger = next(p for p in sorted(people) if p not in gt["people"])
     photo = SHARED / "evaldata" / "identities" / stranger / sorted(people[stranger]["photos"])[0]

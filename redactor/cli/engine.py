@@ -98,8 +98,19 @@ def _identity_guard(args: argparse.Namespace, table, keep: list[int]):
         return None, keep
     keep = [*keep, *guard.prepare()]
     for event in guard.events:
-        print(f"identity: {event}", file=sys.stderr)
+        if event["event"] != "masked for identity":
+            print(f"identity: {event}", file=sys.stderr)
+    masked = guard.masked_frames()
+    if masked:
+        frames = sorted({f for m in masked for f in m["frames"]})
+        print(f"identity: {len(frames)} frames of the kept tracks masked, the requester not confirmed there: "
+              + "; ".join(f"track {m['track']} frames {_spans(m['ranges'])} ({m['reason']})" for m in masked),
+              file=sys.stderr)
     return guard, keep
+
+
+def _spans(ranges: list[list[int]]) -> str:
+    return ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in ranges)
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -144,10 +155,12 @@ def _redact(args: argparse.Namespace) -> int:
     keep, consent = _keep_ids(args, table)
     guard, keep = _identity_guard(args, table, keep)
     report = redact(args.video, out, keep, args.style, _mask_params(args), table=table,
-                    hooks=[guard.restore] if guard else (), extra_masks=guard)
+                    hooks=[guard.restore] if guard else (), extra_masks=guard,
+                    verified=guard.verified if guard else None)
     report.seconds["analyze"] = analyzed
     report.consent = consent
     report.identity = guard.events if guard else []  # identity checks of the kept tracks (redactor.identify.guard)
+    report.masked_for_identity = guard.masked_frames() if guard else []
     if args.report:
         _write_json(args.report, report.to_json())
     if not report.released:

@@ -21,22 +21,47 @@ def _tracks(args: argparse.Namespace) -> int:
     for t in ordered(table, labels, args.min_frames):
         span = f"{int(t.frames[0])}-{int(t.frames[-1])}" if len(t.frames) else "-"
         parent = f" of #{t.parent}" if t.parent is not None else ""
+        if t.origin is not None and t.origin != t.id:
+            parent += f", piece of #{t.origin}"
+        if t.contact:
+            parent += ", overlapping another (identity not confirmed)"
         print(f"#{t.id:<5d} {t.label:8s} frames {span:>11s} ({len(t.frames)}){parent}"
               f"{' embeddings ' + str(len(t.embeddings)) if t.embeddings else ''}")
     return 0
 
 
 def _propose(args: argparse.Namespace) -> int:
-    from redactor.identify.embeddings import has_embeddings
-    from redactor.identify.propose import consent_record, embed_photo, ensure_embeddings, locate_video, propose
+    from redactor.identify.embeddings import MIN_FACE_PX, has_embeddings
+    from redactor.identify.propose import (
+        consent_record,
+        embed_photo,
+        ensure_embeddings,
+        largest_face_px,
+        locate_video,
+        propose,
+        propose_by_appearance,
+    )
     from redactor.track.table import TrackTable
 
     table = TrackTable.load(args.tracks)
     photo = embed_photo(args.face)
+    video = None
     if not has_embeddings(table):
-        ensure_embeddings(table, locate_video(table, args.tracks, args.video))
-        table.save(args.tracks)  # the embeddings belong in the table (format v1 field); the next call reuses them
+        video = locate_video(table, args.tracks, args.video)
+        if largest_face_px(table) >= MIN_FACE_PX:
+            ensure_embeddings(table, video)
+            table.save(args.tracks)  # the embeddings belong in the table (format v1 field); the next call reuses them
     proposals = propose(table, photo.embedding)
+    if not has_embeddings(table):
+        largest = largest_face_px(table)
+        if video is not None:
+            proposals = propose_by_appearance(table, video, args.face)
+        why = (f"the faces in this clip are too small to recognise (largest {largest:.0f} px, SFace needs "
+               f"{MIN_FACE_PX})" if largest < MIN_FACE_PX else "no face in this clip could be embedded")
+        print(f"propose: {why}: no face match; "
+              + (f"{len(proposals)} person tracks proposed by the body's appearance in the photo: check each"
+                 if proposals else "pick the requester's tracks on the contact sheet (redactor tracks --sheet)"),
+              file=sys.stderr)
     consent = consent_record(photo, proposals[0] if proposals else None, args.requester)
     if args.report:
         tmp = Path(args.report).with_name(f".{Path(args.report).name}.partial")

@@ -1,15 +1,28 @@
-"""Fail closed on identity: a kept track shows the requester, or it is masked.
+"""Fail closed on identity: a kept track shows the requester, frame by frame, or it is masked and the frame listed.
 
-A tracker can swap identities when two people cross, or a second person can step into a kept box; the kept track
-then follows a stranger. Before render, one pass over the video looks for faces inside every kept face box and in
-the head of every kept person box, embeds them and compares them with the reference (the requester's photo when one
-was given, with the kept tracks' crops that match it; else the best crops of the tracks the clerk chose). A face
-that does not match is masked in that frame. A mismatch that persists (two checks in a row with no match between)
-is an identity swap: the track is masked from the frame after its last match to its end, and reported. Faces too
-small to judge (< 20 px) neither confirm nor condemn.
+A tracker swaps identities where two people cross, and a kept box can hold a stranger. Analysis cuts person and
+face tracks where that can happen (redactor.track.split): a kept piece never runs across a crossing. Before render,
+the guard decides, for every frame of every kept track, whether it shows the requester:
+
+- **Faces of 20 px and up** are found inside every kept face box and kept person's head, embedded with SFace and
+  compared with the reference (the requester's photo with the kept tracks' crops that match it; else the best crops
+  of the tracks the clerk chose). A face that does not match is masked; a mismatch that persists is an identity
+  swap: the track is masked from the frame after its last match to its end. Steady matches in a face track that is
+  not kept show the requester there (`added`).
+- **Smaller faces: the person.** The clerk's person pieces are the requester (the clerk looked at them); a piece
+  that starts where one of them ended is the requester's too when the motion model puts it there and the body's
+  appearance (redactor.identify.appearance) agrees, clearly better than any other piece that could be it. A piece
+  confirmed so shows the requester in every frame where no other person's box overlaps it.
+- A kept face of any size is shown in a frame only where SFace matched it, or its piece holds matches and no
+  mismatch there, or it sits in the head of a verified requester's body (and in no one else's head).
+- A clerk's confirmation (who, when, which frames; redactor.identify.confirm) makes the kept tracks in those frames
+  verified, except where SFace saw another face.
+
+Every kept frame that is not verified is masked (face box, or the person's head) and listed with its reason
+(`masked_frames`); the requester's verified boxes per frame (`verified`) are all that the audit exempts.
 
 `IdentityGuard(table, keep, video, reference)` is the `extra_masks(image, frame_index)` callable of
-`redactor.pipeline.render`."""
+`redactor.pipeline.render`; `restore` is its first hook."""
 
 from __future__ import annotations
 
@@ -20,18 +33,31 @@ from pathlib import Path
 import numpy as np
 
 from redactor.detect.nms import nms
+from redactor.identify.appearance import crop_of, describe_crop, similarity
 from redactor.identify.embeddings import MIN_FACE_PX, enrich_embeddings
 from redactor.identify.faces import FoundFaces, faces_in_region
 from redactor.identify.sface import THRESHOLD, SFace, cosine
 from redactor.media import decode, probe
 from redactor.progress import progress
-from redactor.track.masks import expand_keep, head_region
+from redactor.track.masks import MaskParams, expand_keep, head_region
+from redactor.track.masks import _dense as _dense_padded
+from redactor.track.split import PERSON_CONTACT, dense, iou
 from redactor.track.table import Track, TrackTable
 
 CONFIRM = 2  # consecutive mismatching checks that make an identity swap
 PAD = 0.3  # mask padding, as render's face masks
 PAD_AFTER = 6  # frames masked past a swapped track's end (render pads tracks in time by as much)
 CANDIDATE_RUN = 4  # consecutive matching checks before a face in a track not kept is shown as the requester's
+# Linking a person piece to the requester (measured on tests/make_pedestrian_clips.py, docs/decisions.md):
+LINK_GAP_S = 3.0  # seconds between a requester piece's end and the next piece's start
+LINK_DISTANCE = 0.6  # person heights from where the motion model puts the requester, plus...
+LINK_DISTANCE_PER_FRAME = 0.04  # ...this much per frame of gap (the requester may change pace behind someone)
+LINK_APPEARANCE = 0.6  # the least similarity of the piece's mean appearance to the requester's
+LINK_MARGIN = 0.06  # over every other piece that could be the requester (appearance minus 0.1 per person height)
+BACKGROUND_SAMPLES = 40  # frames whose median is a static camera's empty scene
+AUDIT_REACH = 8  # frames before and after an audit finding that the restore keeps off it (render's padding)
+JOIN_GAP = 32  # frames: pieces of one track further apart than this are not bridged (`_joined`)
+LOOK_ROWS = 12  # detector boxes of a person piece whose appearance is measured (spread over the piece)
 
 
 @dataclass
@@ -48,10 +74,7 @@ class Check:
 
 def dense_boxes(track: Track) -> dict[int, np.ndarray]:
     """frame -> box over the track's whole span, gaps interpolated (as render fills them)."""
-    f, b = track.frames, track.boxes
-    span = np.arange(int(f[0]), int(f[-1]) + 1)
-    boxes = np.column_stack([np.interp(span, f, b[:, k]) for k in range(4)]).astype(np.float32)
-    return {int(i): box for i, box in zip(span, boxes, strict=True)}
+    return {int(f): b for f, b in zip(*dense(track), strict=True)}
 
 
 def reference_of(track: Track) -> np.ndarray | None:
@@ -71,23 +94,41 @@ def _pad(box: np.ndarray, frac: float = PAD, min_px: float = 3.0) -> np.ndarray:
     return np.array([box[0] - dx, box[1] - dy, box[2] + dx, box[3] + dy], np.float32)
 
 
+def _centre_in(box: np.ndarray, region: np.ndarray) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return bool(region[0] <= cx <= region[2] and region[1] <= cy <= region[3])
+
+
 class IdentityGuard:
     def __init__(self, table: TrackTable, keep, video: str | Path, reference: np.ndarray | None = None,
-                 show_progress: bool = False) -> None:
+                 show_progress: bool = False, confirmed: list[dict] | None = None) -> None:
         self.table = table
         self.chosen = {int(k) for k in keep}
         self.keep = expand_keep(table, self.chosen)
         self.video = Path(video)
         self.reference = None if reference is None else np.asarray(reference, np.float32).reshape(-1, 128)
         self.show_progress = show_progress
+        # the clerk's confirmations: [{"first": f, "last": f, "track": id or None, ...}] (redactor.identify.confirm)
+        self.confirmed = list(confirmed or [])
         self.events: list[dict] = []
         self._masks: dict[int, list[np.ndarray]] | None = None
         self._visible: dict[int, list[np.ndarray]] = {}
+        self._verified: dict[int, list[np.ndarray]] = defaultdict(list)
+        self._masked: dict[tuple[int, str], set[int]] = defaultdict(set)  # (track, reason) -> frames
         self._segments: list[list[Check]] = []
-        self.added: list[int] = []  # kept tracks the guard made: the requester's face verified in other tracks
+        self.added: list[int] = []  # kept tracks the guard made or linked: the requester verified in other tracks
+        self.requester: set[int] = set()  # person pieces that are the requester
+        self._segment_ids: set[int] = set()  # kept face tracks made of SFace-verified boxes (`_add_segments`)
+        self._swapped: dict[int, int] = {}  # track -> the frame from which an identity swap masks it
         self._others = _raw_faces(table, self.keep)
-        self._held: tuple[int, list[tuple[tuple[int, int, int, int], np.ndarray]]] | None = None
+        self._reach_cache: dict[int, list[tuple[np.ndarray, int]]] | None = None
+        self._body_cache: tuple[dict[int, np.ndarray], set[int]] | None = None
+        self._heads_shown: dict[int, list[np.ndarray]] = defaultdict(list)  # verified small heads to put back
+        self._strangers: dict[int, np.ndarray] = {}  # frame -> every face and head that is not the requester's
+        self._strangers_of = -1  # how many tracks the table had when `_strangers` was made
+        self._held: tuple[int, list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray | None]]] | None = None
 
+    # ---- render's interface -------------------------------------------------------------------------------------
     def __call__(self, image: np.ndarray, index: int) -> np.ndarray:
         """Extra boxes to mask in this frame (render calls it before painting, with the decoded frame)."""
         if self._masks is None:
@@ -106,7 +147,22 @@ class IdentityGuard:
             x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
             x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
             if x2 > x1 and y2 > y1:
-                held.append(((x1, y1, x2, y2), image[y1:y2, x1:x2].copy()))
+                held.append(((x1, y1, x2, y2), image[y1:y2, x1:x2].copy(), None))
+        if len(self.table.tracks) != self._strangers_of:  # the audit's findings joined the table: they stay masked
+            self._strangers = self._stranger_boxes()
+        strangers = self._strangers.get(index, np.zeros((0, 4), np.float32))
+        for box in self._heads_shown.get(index, ()):
+            x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
+            x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+            if x2 <= x1 or y2 <= y1:
+                continue
+            pixels = image[y1:y2, x1:x2].copy()
+            keep_out = np.zeros(pixels.shape[:2], bool)  # someone else's face or head: stays masked
+            for s in strangers[_overlaps(box, strangers)] if len(strangers) else ():
+                sx1, sy1 = max(0, int(np.floor(s[0])) - x1), max(0, int(np.floor(s[1])) - y1)
+                sx2, sy2 = int(np.ceil(s[2])) + 1 - x1, int(np.ceil(s[3])) + 1 - y1
+                keep_out[sy1:max(sy1, sy2), sx1:max(sx1, sx2)] = True
+            held.append(((x1, y1, x2, y2), pixels, ~keep_out))
         self._held = (index, held)
 
     def restore(self, image: np.ndarray, index: int) -> np.ndarray:
@@ -115,11 +171,39 @@ class IdentityGuard:
         found in a kept region, that SFace matched to the reference, and that no other face overlaps."""
         if self._held is None or self._held[0] != index:
             return image
-        for (x1, y1, x2, y2), pixels in self._held[1]:
-            image[y1:y2, x1:x2] = pixels
+        for (x1, y1, x2, y2), pixels, where in self._held[1]:
+            if where is None:
+                image[y1:y2, x1:x2] = pixels
+            else:
+                image[y1:y2, x1:x2][where] = pixels[where]
         self._held = None
         return image
 
+    def verified(self, index: int) -> np.ndarray:
+        """The requester's verified boxes in this frame (faces, and the heads of verified bodies): all the audit
+        exempts (redactor.pipeline.FrameAudit)."""
+        if self._masks is None:
+            self.run()
+        # what `restore` puts back (the requester's face SFace matched there) is verified too
+        boxes = [*self._verified.get(index, ()), *self._visible.get(index, ())]
+        return np.asarray(boxes, np.float32).reshape(-1, 4) if boxes else np.zeros((0, 4), np.float32)
+
+    def masked_frames(self) -> list[dict]:
+        """The kept tracks' frames masked for identity, as ranges, with the reason: for the render report."""
+        out = []
+        for (track, reason), frames in sorted(self._masked.items()):
+            out.append({"track": track, "reason": reason, "frames": sorted(frames),
+                        "ranges": _ranges(sorted(frames))})
+        return out
+
+    def prepare(self) -> list[int]:
+        """Run the pre-pass (once) and return the ids of the tracks it added to the keep-set (pieces of the requester
+        found in tracks not kept); render and the audit must keep them too: `keep = [*keep, *guard.prepare()]`."""
+        if self._masks is None:
+            self.run()
+        return list(self.added)
+
+    # ---- the pre-pass ---------------------------------------------------------------------------------------------
     def _reference(self) -> np.ndarray | None:
         """One reference for every kept region: the photo (with the kept tracks' own crops that match it, which are
         at the clip's resolution), else the best crops of the tracks the clerk chose, medoid-filtered. A face track
@@ -141,43 +225,68 @@ class IdentityGuard:
         return reference_of(Track(id=-1, label="face", frames=np.zeros(0), boxes=np.zeros((0, 4)),
                                   scores=np.zeros(0), embeddings=own))
 
-    def prepare(self) -> list[int]:
-        """Run the pre-pass (once) and return the ids of the tracks it added to the table; render and audit
-        must keep them too: `keep = [*keep, *guard.prepare()]`."""
-        if self._masks is None:
-            self.run()
-        return list(self.added)
-
     def run(self) -> list[dict]:
-        """The pre-pass over the video: per-frame masks and the reported events."""
+        """The pre-pass over the video: who the requester is in each frame, the masks where that is not known."""
+        by_id = self.table.by_id()
         kept = [t for t in self.table.tracks if t.id in self.keep and t.label in ("face", "person") and len(t.frames)]
-        faces = {t.id for t in kept if t.label == "face"}
-        if not kept:  # a kept vehicle and its plate: no face to check
+        if not kept:  # a kept vehicle and its plate: no one's identity to check
             self._masks = {}
             return self.events
-        if not any(t.embeddings for t in kept if t.label == "face"):
+        self._masks = {}
+        masks: dict[int, list[np.ndarray]] = defaultdict(list)
+        # 1. the requester's body: the clerk's person pieces, then the pieces motion and appearance link to them
+        # (never a piece cut where it overlapped someone: who it follows there is not known)
+        self.requester = {t.id for t in kept if t.label == "person" and t.id in self.chosen and not t.contact}
+        self.requester |= {by_id[t.parent].id for t in kept if t.label == "face" and t.id in self.chosen
+                           and t.parent in by_id and not by_id[t.parent].contact}
+        if self.requester:
+            self._link_persons()
+        self._adopt_faces()
+        kept = [t for t in self.table.tracks if t.id in self.keep and t.label in ("face", "person") and len(t.frames)]
+        # 2. faces large enough to recognise
+        checks = self._face_pass(kept, masks)
+        # 3. every kept frame: verified, or masked and listed
+        self._gate(kept, checks, masks)
+        self._masks = dict(masks)
+        return self.events
+
+    def _face_pass(self, kept: list[Track], masks: dict[int, list[np.ndarray]]) -> dict[int, list[Check]]:
+        checks: dict[int, list[Check]] = defaultdict(list)
+        faces = {t.id for t in kept if t.label == "face"}
+        big = {t.id for t in kept if float(np.max(t.boxes[:, 3] - t.boxes[:, 1])) >= 0.6 * MIN_FACE_PX
+               or t.label == "person"}
+        if faces and not any(t.embeddings for t in kept if t.label == "face"):
             enrich_embeddings(self.table, self.video, only=faces)
         ref = self._reference()
         if ref is None:
-            self.events.append({"track": sorted(self.chosen), "event": "unverifiable",
-                                "detail": "no face embedding for the kept tracks: their identity cannot be checked"})
-            self._masks = {}
-            return self.events
+            self.events.append({"track": sorted(self.chosen), "event": "no face to recognise",
+                                "detail": "no face of 20 px or more in the kept tracks: identity rests on the body's "
+                                          "motion and appearance, and frames it cannot confirm are masked"})
+            return checks
         regions: dict[int, list[tuple[Track, np.ndarray]]] = defaultdict(list)
         spans: dict[int, dict[int, np.ndarray]] = {}
         for t in kept:
             spans[t.id] = dense_boxes(t)
+            if t.id not in big:
+                continue
             for f, box in spans[t.id].items():
-                regions[f].append((t, head_region(box[None])[0] if t.label == "person" else box))
+                region = head_region(box[None])[0] if t.label == "person" else box
+                if region[3] - region[1] >= 0.6 * MIN_FACE_PX:
+                    regions[f].append((t, region))
         # Face tracks not kept but large enough to judge: after an identity swap the requester's face goes on in
         # another track; where that track shows the requester steadily, their face is shown (see `_candidates`).
+        # The requester's body between their pieces (interpolated): their face there is checked too.
+        body, _ = self._body()
+        covered = {f for t in kept if t.label == "person" for f in spans[t.id]}
+        for f, b in body.items():
+            region = head_region(b[None])[0]
+            if f not in covered and region[3] - region[1] >= 0.6 * MIN_FACE_PX:
+                regions[f].append((BODY, region))
         candidates = [t for t in self.table.tracks if t.label == "face" and t.id not in self.keep and len(t.frames)
                       and float(np.median(t.boxes[:, 3] - t.boxes[:, 1])) >= MIN_FACE_PX]
-        for t in candidates:
-            for f, box in zip(t.frames, t.boxes, strict=True):
-                regions[int(f)].append((t, box))
-        masks: dict[int, list[np.ndarray]] = defaultdict(list)
-        checks: dict[int, list[Check]] = defaultdict(list)
+        for t in candidates:  # over the whole span: a piece's rows are keyframes, 4 frames apart
+            for f, box in dense_boxes(t).items():
+                regions[f].append((t, box))
         if regions:
             sface = SFace()
             info = probe(self.video)
@@ -194,8 +303,7 @@ class IdentityGuard:
         for t in candidates:
             self._candidates(checks[t.id])
         self._add_segments()
-        self._masks = dict(masks)
-        return self.events
+        return checks
 
     def _check(self, image: np.ndarray, index: int, regions: list[tuple[Track, np.ndarray]], ref: np.ndarray,
                sface: SFace, checks: dict[int, list[Check]], masks: dict[int, list[np.ndarray]]) -> None:
@@ -236,7 +344,7 @@ class IdentityGuard:
                 checks[track.id].append(Check(index, float(scores[i]), found.boxes[i], bool(clear[i])))
                 # The requester's own face, verified in a kept region and clear of every other face, is shown even
                 # where another track's (padded) mask covers it: see `restore`.
-                if track.id in self.keep and scores[i] >= THRESHOLD and clear[i]:
+                if (track.id in self.keep or track is BODY) and scores[i] >= THRESHOLD and clear[i]:
                     self._visible.setdefault(index, []).append(found.boxes[i])
 
     def _candidates(self, checks: list[Check], steady: int = CANDIDATE_RUN) -> None:
@@ -265,10 +373,12 @@ class IdentityGuard:
             self.table.tracks.append(track)
             self.added.append(next_id)
             self.keep.add(next_id)
+            self._segment_ids.add(next_id)
             self.events.append({"track": next_id, "event": "requester found in another track",
                                 "frames": [int(run[0].frame), int(run[-1].frame)],
                                 "score": round(float(np.mean([c.score for c in run])), 3)})
             next_id += 1
+        self._segments = []
 
     def _swaps(self, track: Track, checks: list[Check], span: dict[int, np.ndarray],
                masks: dict[int, list[np.ndarray]]) -> None:
@@ -286,16 +396,468 @@ class IdentityGuard:
                 continue
             run += 1
             masks[c.frame].append(_region_mask(track, span[c.frame]))
+            self._masked[(track.id, "another face (SFace)")].add(c.frame)
             if run >= CONFIRM:
                 start = (last_match + 1) if last_match is not None else min(span)
                 end = max(span)
                 for f in range(start, end + 1 + PAD_AFTER):
                     box = span.get(f, span[end])
                     masks[f].append(_region_mask(track, box))
+                    if f in span:
+                        self._masked[(track.id, "identity swap (SFace)")].add(f)
                 self.events.append({"track": track.id, "event": "identity mismatch", "from_frame": start,
                                     "first_mismatch": ordered[ordered.index(c) - run + 1].frame,
                                     "score": round(c.score, 3)})
+                self._swapped[track.id] = start
                 return
+
+    # ---- the body: linking person pieces --------------------------------------------------------------------------
+    def _appearance(self, persons: list[Track]) -> dict[int, dict[int, np.ndarray]]:
+        """track id -> frame -> appearance descriptor of its box (foreground only where the camera stands still)."""
+        info = probe(self.video)
+        want: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
+        for t in persons:
+            for i in _sample_rows(t, LOOK_ROWS):
+                want[int(t.frames[i])].append((t.id, t.boxes[i]))
+        if not want:
+            return {}
+        step = max(1, self.table.frames // BACKGROUND_SAMPLES)
+        still = _still_camera(self.table)
+        samples, crops = [], []
+        last = max(want)
+        for frame in progress(decode(self.video, info.rotation), total=self.table.frames, desc="appearance",
+                              enabled=self.show_progress):
+            if still and frame.index % step == 0:
+                samples.append(frame.image[::2, ::2].copy())
+            for tid, b in want.get(frame.index, ()):
+                crop = crop_of(frame.image, b)
+                if crop is not None:
+                    crops.append((tid, frame.index, b, crop))
+            if frame.index >= last and (not still or frame.index >= self.table.frames - 1):
+                break
+        background = None
+        if still and len(samples) >= 5:
+            small = np.median(np.stack(samples), axis=0).astype(np.uint8)
+            background = np.repeat(np.repeat(small, 2, axis=0), 2, axis=1)
+        out: dict[int, dict[int, np.ndarray]] = defaultdict(dict)
+        for tid, f, b, crop in crops:
+            bg = crop_of(background, b) if background is not None else None
+            out[tid][f] = describe_crop(crop, bg)
+        return out
+
+    def _link_persons(self) -> None:
+        persons = [t for t in self.table.tracks if t.label == "person" and len(t.frames)]
+        looks = self._appearance(persons)
+        by_id = {t.id: t for t in persons}
+        fps = float(self.table.video.get("fps") or 10.0)
+        max_gap = max(8, round(LINK_GAP_S * fps))
+        contact = _contacts(persons)
+
+        def mean_look(t: Track, frames: set[int] | None = None) -> np.ndarray | None:
+            rows = [d for f, d in looks.get(t.id, {}).items() if f not in contact.get(t.id, ()) and
+                    (frames is None or f in frames)]
+            return np.mean(rows, axis=0) if rows else None
+
+        ref_rows = [d for tid in self.requester for f, d in looks.get(tid, {}).items()
+                    if f not in contact.get(tid, ())]
+        for c in self.confirmed:
+            for tid in ([c["track"]] if c.get("track") is not None else list(self.requester)):
+                ref_rows += [d for f, d in looks.get(tid, {}).items() if c["first"] <= f <= c["last"]]
+        if not ref_rows:
+            return
+        ref = np.mean(ref_rows, axis=0)
+        refused: set[tuple[int, int]] = set()
+        linked = True
+        while linked:
+            linked = False
+            chain = sorted((by_id[i] for i in self.requester if i in by_id), key=lambda t: int(t.frames[0]))
+            for direction in (1, -1):
+                for tip in chain:
+                    at = int(tip.frames[-1] if direction > 0 else tip.frames[0])
+                    q = self._link_from(tip, at, direction, chain, persons, ref, mean_look, max_gap, refused)
+                    if q is not None:
+                        linked = True
+                        break
+                if linked:
+                    break
+
+    def _link_from(self, tip: Track, at: int, direction: int, chain: list[Track], persons: list[Track],
+                   ref: np.ndarray, mean_look, max_gap: int, refused: set[tuple[int, int]]) -> Track | None:
+        """Link the piece that goes on from `tip` (after its end, or before its start going back) if motion puts it
+        there, its appearance is the requester's and no piece at the same time is as good a fit."""
+        options = []
+        for q in persons:
+            if q.id in self.requester or q.contact:
+                continue
+            start = int(q.frames[0] if direction > 0 else q.frames[-1])
+            gap = (start - at) * direction
+            if not -2 <= gap <= max_gap:
+                continue
+            if any(_apart(q, t) for t in chain):
+                continue  # somewhere at the same time as the requester: someone else
+            d = _distance(tip, q, direction, gap)
+            look = mean_look(q)
+            a = float(similarity(look, ref)[0, 0]) if look is not None else 0.0
+            options.append((a - 0.1 * d, a, d, gap, q))
+        if not options:
+            return None
+        options.sort(key=lambda o: -o[0])
+        score, a, d, gap, q = options[0]
+        allowed = LINK_DISTANCE + LINK_DISTANCE_PER_FRAME * max(gap, 0)
+        # a rival: another piece that could be the requester at the same time (one that only starts after the best
+        # ends is the next link of the chain, not a rival)
+        rivals = [o for o in options[1:] if o[2] <= allowed + 1.0 and _coexist(o[4], q)]
+        if d > allowed or a < LINK_APPEARANCE or (rivals and score - rivals[0][0] < LINK_MARGIN):
+            if d <= allowed and (q.id, tip.id) not in refused:
+                refused.add((q.id, tip.id))
+                self.events.append({"track": q.id, "event": "not linked to the requester", "after": tip.id,
+                                    "appearance": round(a, 3), "distance": round(d, 2),
+                                    "rival": rivals[0][4].id if rivals else None})
+            return None
+        self.requester.add(q.id)
+        self.keep.add(q.id)
+        self.added.append(q.id)
+        self.events.append({"track": q.id, "event": "requester followed into track", "after": tip.id,
+                            "frames": [int(q.frames[0]), int(q.frames[-1])], "appearance": round(a, 3),
+                            "distance": round(d, 2)})
+        return q
+
+    def _adopt_faces(self) -> None:
+        """Face tracks that sit in the head of a requester's body are the requester's face: kept, and gated frame by
+        frame (`_gate`) like every kept face."""
+        if not self.requester:
+            return
+        heads = self._requester_heads()
+        for t in self.table.tracks:
+            if t.label != "face" or t.id in self.keep or not len(t.frames):
+                continue
+            inside = sum(1 for f, b in zip(t.frames, t.boxes, strict=True)
+                         if any(_centre_in(b, h) for h in heads.get(int(f), ())))
+            if inside and 2 * inside >= len(t.frames):
+                self.keep.add(t.id)
+                self.added.append(t.id)
+
+    def _body(self) -> tuple[dict[int, np.ndarray], set[int]]:
+        """The requester's body over the frames of their pieces and the gaps between linked pieces (interpolated),
+        and the frames where another person's box overlaps it (IoU >= PERSON_CONTACT) or another head touches its
+        head: who is who there is not known."""
+        if self._body_cache is not None:
+            return self._body_cache
+        pieces = sorted((t for t in self.table.tracks if t.id in self.requester and len(t.frames)),
+                        key=lambda t: int(t.frames[0]))
+        rows: dict[int, list[np.ndarray]] = defaultdict(list)
+        for t in pieces:
+            for f, b in zip(t.frames, t.boxes, strict=True):
+                rows[int(f)].append(b)
+        body: dict[int, np.ndarray] = {}
+        frames = sorted(rows)
+        fps = float(self.table.video.get("fps") or 10.0)
+        max_gap = max(8, round(LINK_GAP_S * fps))
+        for k, f in enumerate(frames):
+            body[f] = np.mean(rows[f], axis=0).astype(np.float32)
+            if k + 1 < len(frames) and 1 < frames[k + 1] - f <= max_gap:
+                g = frames[k + 1]
+                nxt = np.mean(rows[g], axis=0)
+                for i in range(f + 1, g):
+                    body[i] = (body[f] + (nxt - body[f]) * (i - f) / (g - f)).astype(np.float32)
+        others = {f: [b for b, _ in v] for f, v in self._others_reach().items()}
+        contact = set()
+        for f, b in body.items():
+            near = np.asarray(others.get(f, ()), np.float32).reshape(-1, 4)
+            if not len(near):
+                continue
+            head = _grow(head_region(b[None])[0], 0.1)
+            heads = np.stack([_grow(h, 0.1) for h in head_region(near)])
+            if (iou(b, near) >= PERSON_CONTACT).any() or _overlaps(head, heads).any():
+                contact.add(f)
+        self._body_cache = (body, contact)
+        return self._body_cache
+
+    def _others_reach(self) -> dict[int, list[tuple[np.ndarray, int]]]:
+        """frame -> (box, frames from the track's end) of every person who is not the requester, their pieces
+        joined, over their span and as far before and after it as render pads masks in time (carried on at their
+        own pace or the camera's): where someone was lost for a few frames they may still be, beside the
+        requester (a measured leak: a stranger unseen for 4 frames while overtaking was put back with the
+        requester's head)."""
+        if self._reach_cache is not None:
+            return self._reach_cache
+        params = MaskParams()
+        before = params.pad_before + max(1, int(self.table.params.get("stride", 1))) - 1
+        # at their own pace: render carries masks with the camera's motion, which leaves a walker lost behind
+        # someone where they were (the camera here stands still)
+        motion = np.asarray(self.table.motion, np.float32).reshape(-1, 2, 3) if self.table.motion else None
+        still = motion is None or _still_camera(self.table)
+        out: dict[int, list[tuple[np.ndarray, int]]] = defaultdict(list)
+        for t in _joined(self.table.tracks, "person", self.requester):
+            frames, boxes = _dense_padded(t, self.table.frames, before, params.pad_after, None if still else motion)
+            dist = np.maximum(int(t.frames[0]) - frames, frames - int(t.frames[-1])).clip(0)
+            for f, b, d in zip(frames, boxes, dist, strict=True):
+                out[int(f)].append((b, int(d)))
+        self._reach_cache = out
+        return out
+
+    def _requester_heads(self) -> dict[int, list[np.ndarray]]:
+        """frame -> the head region (grown by half) of the requester's body where no one else's overlaps it."""
+        body, contact = self._body()
+        return {f: [_grow(head_region(b[None])[0], 0.5)] for f, b in body.items() if f not in contact}
+
+    def _others_heads(self) -> dict[int, list[np.ndarray]]:
+        out: dict[int, list[np.ndarray]] = defaultdict(list)
+        for t in _joined(self.table.tracks, "person", self.requester):
+            for f, b in zip(*dense(t), strict=True):
+                out[int(f)].append(_grow(head_region(b[None])[0], 0.25))
+        return out
+
+    def _stranger_boxes(self) -> dict[int, np.ndarray]:
+        """frame -> every face box of a track not kept (grown by a fifth) and the head of every person who is not
+        the requester, over each track's span."""
+        out: dict[int, list[np.ndarray]] = defaultdict(list)
+        self._strangers_of = len(self.table.tracks)
+        for t in self.table.tracks:
+            if not len(t.frames):
+                continue
+            if "audit" in t.sources:  # a finding: masked over render's padding in time, so kept out as long
+                for f, b in zip(t.frames, t.boxes, strict=True):
+                    for g in range(int(f) - AUDIT_REACH, int(f) + AUDIT_REACH + 1):
+                        out[g].append(_grow(b, 0.2))
+        for t in _joined(self.table.tracks, "face", self.keep):
+            for f, b in zip(*dense(t), strict=True):
+                out[int(f)].append(_grow(b, 0.2))
+        for f, v in self._others_reach().items():
+            for b, d in v:
+                out[f].append(_grow(head_region(b[None])[0], 0.1 + 0.15 * d))
+        # A face seen by no one's body, before and after its track: where it is then is not known, so its mask
+        # padded in time (as render pads it) is not undone. (A face of someone's body is where their head is,
+        # above, their body carried on at its pace.)
+        params = MaskParams()
+        before = params.pad_before + max(1, int(self.table.params.get("stride", 1))) - 1
+        persons = {t.id for t in self.table.tracks if t.label == "person"}
+        for t in self.table.tracks:
+            if t.label != "face" or t.id in self.keep or not len(t.frames) or t.parent in persons:
+                continue
+            first, last = int(t.frames[0]), int(t.frames[-1])
+            for g in (*range(first - before, first), *range(last + 1, last + 1 + params.pad_after)):
+                dist = first - g if g < first else g - last
+                out[g].append(_grow(t.boxes[0] if g < first else t.boxes[-1], params.face_pad * (1 + 0.15 * dist)))
+        return {f: np.asarray(v, np.float32) for f, v in out.items()}
+
+    # ---- the gate ------------------------------------------------------------------------------------------------
+    def _confirmed(self, track: int, frame: int) -> bool:
+        return any(c["first"] <= frame <= c["last"] and c.get("track") in (None, track) for c in self.confirmed)
+
+    def _gate(self, kept: list[Track], checks: dict[int, list[Check]], masks: dict[int, list[np.ndarray]]) -> None:
+        body, contact = self._body()
+        # where SFace saw another face on the requester's body (or a swap from then on), the body is not theirs
+        refuted: set[int] = set()
+        for t in self.table.tracks:
+            if t.id in self.requester:
+                if t.id in self._swapped:
+                    refuted |= set(range(self._swapped[t.id], int(t.frames[-1]) + 1 + PAD_AFTER))
+                refuted |= {c.frame for c in checks.get(t.id, []) if not c.matched}
+        # where SFace matched the requester's face, clear of every other face, in their body's head, overlapping
+        # bodies leave no doubt whose head it is
+        seen = {c.frame for t in self.requester | {BODY.id} for c in checks.get(t, []) if c.matched and c.clear}
+        refuted |= {c.frame for c in checks.get(BODY.id, []) if not c.matched}
+        contact = (contact - (seen - refuted)) | refuted
+        heads = {f: h for f, h in self._requester_heads().items() if f not in refuted}
+        if seen - refuted:
+            heads.update({f: [_grow(head_region(body[f][None])[0], 0.5)] for f in seen - refuted if f in body})
+        others = self._others_heads()
+        # someone lost for a few frames beside the requester (no box of theirs there, only where they were going):
+        # their head is masked where they may be, and the requester's is not shown
+        reach = self._others_reach()
+        for f, b in body.items():
+            near = _grow(head_region(b[None])[0], 1.0)
+            for o, d in reach.get(f, ()):
+                head = _grow(head_region(o[None])[0], 0.3 + 0.15 * d)
+                if d > 0 and _overlaps(head, near[None])[0]:
+                    masks[f].append(head)
+                    contact.add(f)
+        pieces = sorted((t for t in kept if t.id in self.requester), key=lambda t: int(t.frames[0]))
+        for f, b in body.items():
+            head = head_region(b[None])[0]
+            confirmed = any(self._confirmed(t, f) for t in self.requester)
+            if f not in contact or confirmed:  # the requester's head, put back where others' padded masks cover it
+                self._verified[f].append(head)
+                self._heads_shown[f].append(_grow(head, 0.3))
+            else:
+                # between or in the requester's pieces, someone overlaps: masked and listed under the piece there
+                # (or the one before the gap)
+                owner = next((t.id for t in reversed(pieces) if int(t.frames[0]) <= f), pieces[0].id if pieces
+                             else -1)
+                masks[f].append(_pad(head))
+                self._masked[(owner, "another face (SFace)" if f in refuted else "another person overlaps")].add(f)
+        for t in kept:
+            span = dense_boxes(t)
+            swapped = self._swapped.get(t.id)
+            if t.label == "person":
+                for f, box in span.items():
+                    if swapped is not None and f >= swapped:
+                        continue  # masked to its end already
+                    if self._confirmed(t.id, f):
+                        ok, why = True, ""
+                    elif t.id not in self.requester:
+                        ok, why = False, "body not confirmed as the requester's"
+                    elif f in contact:
+                        ok, why = False, "another face (SFace)" if f in refuted else "another person overlaps"
+                    else:
+                        ok, why = True, ""
+                    if ok:
+                        self._verified[f].append(head_region(box[None])[0])
+                    else:
+                        masks[f].append(_region_mask(t, box))
+                        self._masked[(t.id, why)].add(f)
+                continue
+            per_frame = {c.frame: c for c in checks.get(t.id, [])}
+            matched = any(c.matched for c in per_frame.values())
+            segment = t.id in self._segment_ids  # the requester's face verified by SFace in every row
+            for f, box in span.items():
+                if swapped is not None and f >= swapped:
+                    continue
+                c = per_frame.get(f)
+                if c is not None and not c.matched:
+                    continue  # masked by _swaps
+                in_head = any(_centre_in(box, h) for h in heads.get(f, ()))
+                in_other = any(_centre_in(box, h) for h in others.get(f, ()))
+                if segment or (c is not None and c.matched) or self._confirmed(t.id, f):
+                    ok, why = True, ""
+                elif matched and not (in_other and not in_head):
+                    ok, why = True, ""  # SFace matched this piece, and nothing in it mismatched
+                elif in_head and not in_other:
+                    ok, why = True, ""
+                elif in_head:
+                    ok, why = False, "another person's head is there"
+                elif float(box[3] - box[1]) < MIN_FACE_PX:
+                    ok, why = False, "face too small to recognise, and no verified body"
+                else:
+                    ok, why = False, "face not recognised, and no verified body"
+                if ok:
+                    self._verified[f].append(box)
+                else:
+                    masks[f].append(_pad(box))
+                    self._masked[(t.id, why)].add(f)
+        self._strangers = self._stranger_boxes()
+        for (track, why), frames in sorted(self._masked.items()):
+            if frames:
+                self.events.append({"track": track, "event": "masked for identity", "reason": why,
+                                    "frames": _ranges(sorted(frames))})
+
+
+# The requester's body between their pieces, as a region the face pass checks (its checks carry this id)
+BODY = Track(id=-1, label="person", frames=np.zeros(0, np.int64), boxes=np.zeros((0, 4), np.float32),
+             scores=np.zeros(0, np.float32))
+
+
+def _grow(box: np.ndarray, frac: float) -> np.ndarray:
+    w, h = box[2] - box[0], box[3] - box[1]
+    return np.array([box[0] - w * frac, box[1] - h * frac, box[2] + w * frac, box[3] + h * frac], np.float32)
+
+
+def _ranges(frames: list[int]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for f in frames:
+        if out and f == out[-1][1] + 1:
+            out[-1][1] = f
+        else:
+            out.append([f, f])
+    return out
+
+
+def _still_camera(table: TrackTable) -> bool:
+    """Whether the camera stands still (its measured motion never shifts the picture by a pixel or more)."""
+    if not table.motion:
+        return True
+    m = np.asarray(table.motion, np.float32).reshape(-1, 2, 3)
+    return bool(np.abs(m[:, :, 2]).max() < 1.0 and np.abs(m[:, :, :2] - np.eye(2)).max() < 0.01)
+
+
+def _contacts(persons: list[Track], among: set[int] | None = None) -> dict[int, set[int]]:
+    """track id -> frames where another person's box overlaps it (IoU >= PERSON_CONTACT); with `among`, only for
+    those tracks, and overlaps among them do not count (two pieces of the requester are one person)."""
+    boxes: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
+    for t in persons:
+        for f, b in zip(*dense(t), strict=True):
+            boxes[int(f)].append((t.id, b))
+    out: dict[int, set[int]] = defaultdict(set)
+    for f, per in boxes.items():
+        for tid, b in per:
+            if among is not None and tid not in among:
+                continue
+            for oid, o in per:
+                if oid == tid or (among is not None and oid in among):
+                    continue
+                if iou(b, o) >= PERSON_CONTACT:
+                    out[tid].add(f)
+                    break
+    return out
+
+
+def _joined(tracks: list[Track], label: str, exclude: set[int]) -> list[Track]:
+    """The tracks of `label` not in `exclude`, with the pieces cut from one track joined again (as render masks
+    them, redactor.track.masks): someone else is where the frames between their pieces put them, even where a
+    piece of the requester was cut from the same track (a measured leak: a stranger between two one-frame pieces
+    of theirs, beside the requester, had no box there and their face was put back with the requester's)."""
+    groups: dict[int, list[Track]] = defaultdict(list)
+    for t in tracks:
+        if t.label == label and len(t.frames) and t.id not in exclude and "audit" not in t.sources:
+            groups[t.origin if t.origin is not None else t.id].append(t)
+    out = []
+    for gid, members in groups.items():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        frames = np.concatenate([m.frames for m in members])
+        boxes = np.concatenate([m.boxes for m in members])
+        order = np.argsort(frames, kind="stable")
+        frames, boxes = frames[order], boxes[order]
+        # no bridge over a long gap (two swaps apart): boxes swept across it would cover whoever is between
+        cuts = [0, *(np.nonzero(np.diff(frames) > JOIN_GAP)[0] + 1), len(frames)]
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            out.append(Track(id=gid, label=label, frames=frames[a:b], boxes=boxes[a:b],
+                             scores=np.ones(b - a, np.float32)))
+    return out
+
+
+def _sample_rows(track: Track, n: int) -> list[int]:
+    """Up to n row indices spread over the track, detector boxes before boxes carried by flow."""
+    rows = [i for i, s in enumerate(track.sources) if s != "flow"] if track.sources else []
+    rows = rows or list(range(len(track.frames)))
+    if len(rows) <= n:
+        return rows
+    return [rows[int(k)] for k in np.linspace(0, len(rows) - 1, n).round()]
+
+
+def _apart(a: Track, b: Track) -> bool:
+    """Whether the two tracks are in two places at once in some frame (not one box twice: IoU < 0.5)."""
+    if int(a.frames[-1]) < int(b.frames[0]) or int(b.frames[-1]) < int(a.frames[0]):
+        return False
+    fa, ba = dense(a)
+    fb, bb = dense(b)
+    common, ia, ib = np.intersect1d(fa, fb, return_indices=True)
+    return bool(len(common) and (iou(ba[ia], bb[ib]) < 0.5).any())
+
+
+def _coexist(a: Track, b: Track) -> int:
+    return max(0, min(int(a.frames[-1]), int(b.frames[-1])) - max(int(a.frames[0]), int(b.frames[0])) + 1)
+
+
+def _distance(tip: Track, q: Track, direction: int, gap: int) -> float:
+    """How far `q`'s first (last, going back) box is from where `tip`'s motion puts it, in person heights."""
+    f, b = tip.frames, tip.boxes
+    k = min(len(f) - 1, 6)
+    if direction > 0:
+        end, ref = b[-1], b[-1 - k]
+        v = (end - ref) / max(int(f[-1]) - int(f[-1 - k]), 1)
+        other = q.boxes[0]
+    else:
+        end, ref = b[0], b[k]
+        v = (end - ref) / max(int(f[k]) - int(f[0]), 1)
+        other = q.boxes[-1]
+    pred = end + v * gap
+    h = max(float(end[3] - end[1]), 1.0)
+    dc = np.hypot((pred[0] + pred[2] - other[0] - other[2]) / 2, (pred[1] + pred[3] - other[1] - other[3]) / 2)
+    size = abs(float(other[3] - other[1]) / h - 1.0)
+    return float(dc / h + size)
 
 
 def _region_mask(track: Track, box: np.ndarray) -> np.ndarray:
@@ -350,12 +912,13 @@ def _raw_faces(table: TrackTable, keep: set[int]) -> dict[int, np.ndarray]:
     return {f: np.asarray(v, np.float32) for f, v in out.items()}
 
 
-def guard_for(table: TrackTable, keep, video: str | Path, photo: str | Path | None = None) -> IdentityGuard | None:
+def guard_for(table: TrackTable, keep, video: str | Path, photo: str | Path | None = None,
+              confirmed: list[dict] | None = None) -> IdentityGuard | None:
     """The identity guard for a render with a keep-set (None without one), its reference from the requester's
-    photo when one was given."""
+    photo when one was given, and the clerk's confirmed frame ranges."""
     if not keep:
         return None
     from redactor.identify.propose import embed_photo
 
     reference = embed_photo(photo).embedding if photo else None
-    return IdentityGuard(table, keep, video, reference)
+    return IdentityGuard(table, keep, video, reference, confirmed=confirmed)

@@ -36,10 +36,14 @@ class Proposal:
     tracks: list[int]
     score: float
     scores: dict[int, float] = field(default_factory=dict)
+    by: str = "face"  # "face" (SFace against the photo) or "appearance" (the body, where faces are too small)
 
     def to_json(self) -> dict:
         track: int | list[int] = self.tracks[0] if len(self.tracks) == 1 else self.tracks
-        return {"track": track, "score": round(self.score, 3)}
+        out = {"track": track, "score": round(self.score, 3)}
+        if self.by != "face":
+            out["by"] = self.by
+        return out
 
 
 @dataclass
@@ -151,16 +155,55 @@ def keep_from_photo(table: TrackTable, video: str | Path | None, photo: str | Pa
 
 
 def locate_video(table: TrackTable, tracks_path: str | Path, given: str | Path | None) -> Path | None:
-    """The analysed video: as given, else beside the track table under its recorded name, else as recorded."""
+    """The analysed video: as given, else beside the track table under its recorded name, else where it was
+    analysed (`location`, recorded by analyze), else as recorded."""
     if given:
         p = Path(given)
         if not p.exists():
             raise BadInput(f"{p}: no such video")
         return p
     recorded = table.video.get("path")
-    if not recorded:
-        return None
-    for p in (Path(tracks_path).parent / Path(recorded).name, Path(recorded)):
-        if p.exists():
+    candidates = [Path(tracks_path).parent / Path(recorded).name] if recorded else []
+    if table.video.get("location"):
+        candidates.append(Path(table.video["location"]))
+    if recorded:
+        candidates.append(Path(recorded))
+    for p in candidates:
+        if p.is_file():
             return p
     return None
+
+
+def largest_face_px(table: TrackTable) -> float:
+    """The tallest face box of any face track (detector boxes, not head guesses), 0 without one."""
+    sizes = [float(np.max(t.boxes[:, 3] - t.boxes[:, 1])) for t in table.tracks
+             if t.label == "face" and len(t.frames) and set(t.sources) - {"head", "flow", "identity", "audit"}]
+    return max(sizes, default=0.0)
+
+
+def propose_by_appearance(table: TrackTable, video: str | Path, photo: str | Path,
+                          threshold: float | None = None) -> list[Proposal]:
+    """Where the clip's faces are too small to recognise: person tracks whose body looks like the requester's body
+    in the photo (colours of head, upper and lower body, redactor.identify.appearance), best first; [] when the
+    photo shows no body. Weaker than a face match: the clerk checks every one."""
+    from redactor.detect.yolo import COCO_PERSON, Yolo
+    from redactor.identify.appearance import describe, person_looks, similarity
+    from redactor.identify.guard import LINK_APPEARANCE
+
+    image = cv2.imdecode(np.frombuffer(Path(photo).read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    boxes, _, cls = Yolo("coco_yolov8n", threshold=0.4)(image)
+    boxes = boxes[cls == COCO_PERSON]
+    if not len(boxes):
+        return []
+    body = boxes[int(np.argmax((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])))]
+    ref = describe(image, body[None])
+    if np.isnan(ref).any():
+        return []
+    looks = person_looks(table, video)
+    t = LINK_APPEARANCE if threshold is None else threshold
+    out = []
+    for tid, look in looks.items():
+        s = float(similarity(look, ref)[0, 0])
+        if s >= t:
+            out.append(Proposal(tracks=[tid], score=s, scores={tid: round(s, 3)}, by="appearance"))
+    return sorted(out, key=lambda p: -p.score)

@@ -90,6 +90,8 @@ def draw_sheet(table: TrackTable, out: str | Path, labels: set[str] | None = Non
         span = f"frames {int(t.frames[0])}-{int(t.frames[-1])} ({len(t.frames)})" if len(t.frames) else "no frames"
         draw.text((x + 4, y + TILE + 2), span, fill="black", font=small)
         rel = f"face #{via}" if via is not None else (f"of #{t.parent}" if t.parent is not None else "")
+        if t.contact:  # cut where it overlapped someone: who it follows there is not known (redactor.track.split)
+            rel = f"{rel} overlapping".strip()
         draw.text((x + 4, y + TILE + 17), rel, fill="black", font=small)
     out = Path(out)
     tmp = out.with_name(f".{out.name}.partial")

@@ -118,12 +118,11 @@ def _discard(store, key: str) -> None:
     store.delete(key)
 
 
-def identity_summary(events: list[dict]) -> dict:
-    """What the render's status says of the identity guard: verified, or which kept tracks could not be checked
-    (no face large enough to compare) and how many frames of them went unverified, when the guard reports it."""
-    unverified = [e for e in events if "unverifi" in str(e.get("event", "")) or e.get("unverified_frames")]
-    frames = sum(int(e.get("unverified_frames") or 0) for e in unverified)
-    return {"verified": not unverified, "unverified_events": len(unverified), "unverified_frames": frames,
+def identity_summary(events: list[dict], masked: list[dict]) -> dict:
+    """What the render's status says of the identity guard: verified, or how many of the kept tracks' frames were
+    masked because they could not be confirmed as the requester (redactor.identify.guard), and the swaps found."""
+    frames = sum(len(m.get("frames", [])) for m in masked)
+    return {"verified": not masked, "unverified_frames": frames, "masked_for_identity": len(masked),
             "swaps": sum(1 for e in events if "mismatch" in str(e.get("event", "")))}
 
 
@@ -131,6 +130,7 @@ def render_step(job_id: str, progress: service.Progress) -> None:
     """Render a keep-set as the command line's `redact` does: the identity guard first (kept tracks checked face by
     face against the requester: redactor.identify.guard), then mask, encode and the audit. The table is the
     analysis's latest revision (manual boxes, splits)."""
+    from redactor.identify.confirm import confirmations_for
     from redactor.identify.guard import guard_for
     from redactor.pipeline import redact
     from redactor.registry.models import Recording
@@ -151,6 +151,7 @@ def render_step(job_id: str, progress: service.Progress) -> None:
         tkey, revision = table_key(s, analysis)
         consent = latest_consent(s, analysis.id)
         consent = consent.record | {"id": consent.id} if consent is not None else None
+        confirmed = confirmations_for(s, keep_set.id)
     store = open_store()
     with tempfile.TemporaryDirectory(prefix="redactor-render-") as tmp, ExitStack() as stack:
         progress("fetch", force=True)
@@ -158,9 +159,10 @@ def render_step(job_id: str, progress: service.Progress) -> None:
         video = stack.enter_context(recording_file(store, rec, Path(tmp) / "input.video"))
         out = Path(tmp) / "render.mp4"
         progress("identity", force=True)
-        # The photo is never stored, so the reference is the kept tracks' own best crops (as `redactor redact
-        # --keep`); a render with no keep-set masks everyone and has no identity to check.
-        guard = guard_for(table, keep, video)
+        # Fail closed on identity (issue 14): every kept frame is verified as the requester or masked and listed. The
+        # photo is never stored, so the reference is the kept tracks' own best crops (as `redactor redact --keep`)
+        # with the clerk's confirmed frames; a render with no keep-set masks everyone and has no identity to check.
+        guard = guard_for(table, keep, video, confirmed=confirmed)
         if guard is not None:
             keep = [*keep, *guard.prepare()]
         progress("render", 0, table.frames, force=True)
@@ -172,12 +174,14 @@ def render_step(job_id: str, progress: service.Progress) -> None:
             return image
 
         report = redact(video, out, keep, style, table=table, hooks=[guard.restore, hook] if guard else [hook],
-                        extra_masks=guard, show_progress=False)
+                        extra_masks=guard, verified=guard.verified if guard else None, show_progress=False)
         identity = guard.events if guard else []
+        masked_for_identity = guard.masked_frames() if guard else []
         result = {"kept": report.kept, "findings": report.findings, "frames": report.frames,
                   "remask_rounds": report.remask_rounds, "released": report.released, "style": style,
                   "output_sha256": report.output_sha256, "models": report.models, "table_revision": revision,
-                  "identity": identity, "identity_check": identity_summary(identity), "consent": consent}
+                  "identity": identity, "masked_for_identity": masked_for_identity,
+                  "identity_check": identity_summary(identity, masked_for_identity), "consent": consent}
         if not report.released:
             # Fail closed: the audit found faces or plates outside the kept tracks; nothing is stored for release.
             with session_scope() as s:

@@ -44,7 +44,10 @@ def head_region(person: np.ndarray) -> np.ndarray:
 
 
 def expand_keep(table: TrackTable, keep: set[int]) -> set[int]:
-    """A kept person keeps their face tracks; a kept face keeps its person (the body); a kept vehicle its plates."""
+    """A kept person keeps their face tracks; a kept face keeps its person (the body); a kept vehicle its plates.
+    A face's parent is the person whose head region holds it (redactor.track.split.assign_parents), and every face
+    and person kept is still checked frame by frame by the identity guard, which masks the frames it cannot verify
+    (redactor.identify.guard)."""
     kept = set(keep)
     by_id = table.by_id()
     for t in table.tracks:
@@ -127,9 +130,7 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
     kept = expand_keep(table, keep or set())
     per_frame: dict[int, list[np.ndarray]] = defaultdict(list)
     motion = np.asarray(table.motion, np.float32).reshape(-1, 2, 3) if table.motion else None
-    for t in table.tracks:
-        if t.id in kept or len(t.frames) == 0:
-            continue
+    for t, allowed in _whole_tracks(table, kept):
         if t.label == "face":
             frac = params.face_pad
         elif t.label == "plate":
@@ -139,6 +140,8 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
         else:
             continue
         frames, boxes = _dense(t, table.frames, before, after, motion)
+        if allowed is not None:
+            frames, boxes = frames[allowed(frames)], boxes[allowed(frames)]
         if t.label == "person":
             boxes = head_region(boxes)
             small = (boxes[:, 3] - boxes[:, 1]) <= params.head_max_height
@@ -151,14 +154,53 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
     return {f: np.asarray(v, np.float32) for f, v in per_frame.items()}
 
 
-def kept_boxes(table: TrackTable, keep: set[int]) -> dict[int, np.ndarray]:
-    """frame index -> boxes of the kept tracks (for placing the visible watermark, the audit and identity checks),
-    interpolated between a track's rows as render fills them: analysis detects on keyframes, and the audit looks
-    at the frames between them."""
+def _whole_tracks(table: TrackTable, kept: set[int]):
+    """The tracks to mask, with the pieces cut from one track (redactor.track.split) joined again, so that the
+    frames between two pieces are filled as in any track; where some pieces are kept, a filter of the frames left
+    to mask (those outside the kept pieces' spans, and no padding in time beyond a kept piece at either end)."""
+    groups: dict[int, list[Track]] = defaultdict(list)
+    for t in table.tracks:
+        if len(t.frames):
+            groups[t.origin if t.origin is not None else t.id].append(t)
+    for members in groups.values():
+        if len(members) == 1:
+            if members[0].id not in kept:
+                yield members[0], None
+            continue
+        members.sort(key=lambda m: int(m.frames[0]))
+        spans = [(int(m.frames[0]), int(m.frames[-1])) for m in members if m.id in kept]
+        if len(spans) == len(members):
+            continue
+        whole = Track(id=members[0].origin or members[0].id, label=members[0].label,
+                      frames=np.concatenate([m.frames for m in members]),
+                      boxes=np.concatenate([m.boxes for m in members]),
+                      scores=np.concatenate([m.scores for m in members]))
+        order = np.argsort(whole.frames, kind="stable")
+        whole.frames, whole.boxes, whole.scores = whole.frames[order], whole.boxes[order], whole.scores[order]
+        first, last = int(whole.frames[0]), int(whole.frames[-1])
+        head_kept, tail_kept = members[0].id in kept, max(members, key=lambda m: int(m.frames[-1])).id in kept
+
+        def allowed(frames: np.ndarray, spans=spans, first=first, last=last, head_kept=head_kept,
+                    tail_kept=tail_kept) -> np.ndarray:
+            ok = np.ones(len(frames), bool)
+            for a, b in spans:
+                ok &= ~((frames >= a) & (frames <= b))
+            if head_kept:
+                ok &= frames >= first
+            if tail_kept:
+                ok &= frames <= last
+            return ok
+
+        yield whole, (allowed if spans else None)
+
+
+def kept_boxes(table: TrackTable, keep: set[int], labels: tuple[str, ...] | None = None) -> dict[int, np.ndarray]:
+    """frame index -> boxes of the kept tracks (of `labels`, default all), interpolated between a track's rows as
+    render fills them: analysis detects on keyframes, and the audit looks at the frames between them."""
     out: dict[int, list[np.ndarray]] = defaultdict(list)
     kept = expand_keep(table, keep)
     for t in table.tracks:
-        if t.id in kept and len(t.frames):
+        if t.id in kept and len(t.frames) and (labels is None or t.label in labels):
             frames, boxes = _dense(t, table.frames, 0, 0)
             for f, b in zip(frames, boxes, strict=True):
                 out[int(f)].append(b)

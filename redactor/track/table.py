@@ -7,7 +7,9 @@ JSON form (version 1):
  "tracks": [{"id": 7, "label": "face|plate|person|vehicle", "frames": [f, ...], "boxes": [[x1, y1, x2, y2], ...],
              "scores": [s, ...], "sources": ["yunet", ...], "parent": person/vehicle track id or null,
              "thumbnail": {"frame": f, "box": [...], "jpeg_b64": "..."} or null,
-             "embeddings": [[128 floats], ...]   (faces only: SFace embeddings of the track's best crops)}]}
+             "embeddings": [[128 floats], ...]   (faces only: SFace embeddings of the track's best crops),
+             "origin": id of the track this piece was cut from or null, "contact": true for a piece where the box
+             overlapped another of its kind (redactor.track.split)}]}
 Frames and boxes are what the detectors (and the tracker) saw; gap filling and padding are applied by render, so
 the table stays the record of evidence, and the render parameters can change without analysing again.
 """
@@ -38,13 +40,16 @@ class Track:
     thumbnail: dict | None = None
     embeddings: list[list[float]] = field(default_factory=list)
     added_by: str | None = None  # who drew it, for a reviewer's manual track (source "manual")
+    origin: int | None = None  # the track this piece was cut from (redactor.track.split), None if never cut
+    contact: bool = False  # a piece where its box overlapped another's: who it follows is not known
 
     def to_json(self) -> dict:
         d = {"id": int(self.id), "label": self.label, "frames": [int(f) for f in self.frames],
              "boxes": [[round(float(v), 1) for v in b] for b in self.boxes],
              "scores": [round(float(s), 3) for s in self.scores], "sources": list(self.sources),
              "parent": self.parent, "thumbnail": self.thumbnail,
-             "embeddings": [[round(float(v), 5) for v in e] for e in self.embeddings]}
+             "embeddings": [[round(float(v), 5) for v in e] for e in self.embeddings],
+             "origin": self.origin, "contact": self.contact}
         if self.added_by is not None:
             d["added_by"] = self.added_by
         return d
@@ -55,7 +60,7 @@ class Track:
                    boxes=np.asarray(d["boxes"], np.float32).reshape(-1, 4),
                    scores=np.asarray(d["scores"], np.float32), sources=list(d.get("sources", [])),
                    parent=d.get("parent"), thumbnail=d.get("thumbnail"), embeddings=d.get("embeddings", []),
-                   added_by=d.get("added_by"))
+                   added_by=d.get("added_by"), origin=d.get("origin"), contact=bool(d.get("contact", False)))
 
 
 @dataclass
