@@ -81,10 +81,6 @@ def normalize_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
-def current_url() -> str:
-    return normalize_url(settings().db_url)
-
-
 _ENGINES: dict[str, Engine] = {}
 
 

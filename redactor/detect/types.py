@@ -38,7 +38,12 @@ class Detections:
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "sources", sources)
         if self.track_ids is not None:
-            object.__setattr__(self, "track_ids", np.asarray(self.track_ids, dtype=np.int64).reshape(-1))
+            track_ids = np.asarray(self.track_ids, dtype=np.int64).reshape(-1)
+            if len(track_ids) != n:
+                raise ValueError(f"Detections: {n} boxes but {len(track_ids)} track ids")
+            object.__setattr__(self, "track_ids", track_ids)
+        if not np.all(np.isfinite(boxes)) or not np.all(np.isfinite(scores)):
+            raise ValueError("Detections: boxes and scores must be finite numbers")
 
     @classmethod
     def empty(cls) -> Detections:
@@ -54,8 +59,11 @@ class Detections:
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
+        # track ids survive a merge only when every part has them: a part without would misalign the rest
+        track_ids = (np.concatenate([p.track_ids for p in parts]) if all(p.track_ids is not None for p in parts)
+                     else None)
         return cls(np.concatenate([p.boxes for p in parts]), np.concatenate([p.scores for p in parts]),
-                   np.concatenate([p.labels for p in parts]), sources=sum((p.sources for p in parts), ()))
+                   np.concatenate([p.labels for p in parts]), track_ids, sources=sum((p.sources for p in parts), ()))
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -69,9 +77,6 @@ class Detections:
 
     def with_label(self, label: str) -> Detections:
         return self[self.labels == LABEL_ID[label]]
-
-    def label_names(self) -> list[str]:
-        return [LABELS[i] for i in self.labels]
 
     def to_json(self) -> list[dict]:
         out = []

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -249,14 +249,6 @@ class ForensicReader:
             zbits[k] = float(np.sum(vals * lay.sign[sel]) / energy) if energy > 0 else 0.0
         entry = decode_payload((zbits > 0).astype(np.int8)) if z >= PILOT_Z_MIN else None
         return Extraction(entry, z, crop, self.frames, float(np.min(np.abs(zbits))))
-
-
-def extract_frames(frames: Iterable[tuple[np.ndarray, float]], key: bytes | None = None) -> Extraction:
-    """`frames`: (BGR image, presentation time in seconds) pairs."""
-    reader = ForensicReader(key)
-    for f, t in frames:
-        reader.add(f, t)
-    return reader.result()
 
 
 # ---- whole clips (the CLI; the release step marks frames inside its own encode loop with ForensicMarker) ----

@@ -171,12 +171,11 @@ def _whole_tracks(table: TrackTable, kept: set[int]):
         spans = [(int(m.frames[0]), int(m.frames[-1])) for m in members if m.id in kept]
         if len(spans) == len(members):
             continue
-        whole = Track(id=members[0].origin or members[0].id, label=members[0].label,
-                      frames=np.concatenate([m.frames for m in members]),
-                      boxes=np.concatenate([m.boxes for m in members]),
-                      scores=np.concatenate([m.scores for m in members]))
-        order = np.argsort(whole.frames, kind="stable")
-        whole.frames, whole.boxes, whole.scores = whole.frames[order], whole.boxes[order], whole.scores[order]
+        frames = np.concatenate([m.frames for m in members])
+        order = np.argsort(frames, kind="stable")
+        whole = Track(id=members[0].origin or members[0].id, label=members[0].label, frames=frames[order],
+                      boxes=np.concatenate([m.boxes for m in members])[order],
+                      scores=np.concatenate([m.scores for m in members])[order])
         first, last = int(whole.frames[0]), int(whole.frames[-1])
         head_kept, tail_kept = members[0].id in kept, max(members, key=lambda m: int(m.frames[-1])).id in kept
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from redactor.detect.types import LABELS
 from redactor.errors import BadInput
 
 FORMAT = "redactor.tracks"
@@ -42,6 +43,30 @@ class Track:
     added_by: str | None = None  # who drew it, for a reviewer's manual track (source "manual")
     origin: int | None = None  # the track this piece was cut from (redactor.track.split), None if never cut
     contact: bool = False  # a piece where its box overlapped another's: who it follows is not known
+
+    def __post_init__(self) -> None:
+        """Checked where it is made, failing closed: a label no mask plan knows, frames that go backwards or lists
+        of unequal length would otherwise be skipped (or misread) by render, and that leaves someone unmasked."""
+        if self.label not in LABELS:
+            raise ValueError(f"Track {self.id}: unknown label {self.label!r} (one of {', '.join(LABELS)})")
+        frames = np.asarray(self.frames)
+        if frames.ndim != 1 or (frames.size and not np.issubdtype(frames.dtype, np.number)):
+            raise ValueError(f"Track {self.id}: frames must be a list of frame numbers")
+        if frames.size and (not np.all(np.isfinite(frames)) or np.any(frames != np.round(frames))):
+            raise ValueError(f"Track {self.id}: frame numbers must be whole numbers")
+        frames = frames.astype(np.int64)
+        if frames.size and (frames[0] < 0 or np.any(np.diff(frames) <= 0)):
+            raise ValueError(f"Track {self.id}: frames must be increasing and not negative")
+        boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4) if np.size(self.boxes) else np.zeros((0, 4),
+                                                                                                        np.float32)
+        scores = np.asarray(self.scores, np.float32).reshape(-1)
+        if len(boxes) != len(frames) or len(scores) != len(frames):
+            raise ValueError(f"Track {self.id}: {len(frames)} frames but {len(boxes)} boxes and {len(scores)} scores")
+        if not np.all(np.isfinite(boxes)):
+            raise ValueError(f"Track {self.id}: boxes must be finite numbers")
+        if self.sources and len(self.sources) != len(frames):
+            raise ValueError(f"Track {self.id}: {len(frames)} frames but {len(self.sources)} sources")
+        self.frames, self.boxes, self.scores = frames, boxes, scores
 
     def to_json(self) -> dict:
         d = {"id": int(self.id), "label": self.label, "frames": [int(f) for f in self.frames],
@@ -73,6 +98,13 @@ class TrackTable:
     # Per frame, the 2x3 camera motion from the previous frame (redactor.track.motion); empty when not measured.
     motion: list[list[float]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        ids = [t.id for t in self.tracks]
+        if len(set(ids)) != len(ids):
+            raise ValueError("TrackTable: track ids must be unique")
+        if self.frames < 0:
+            raise ValueError("TrackTable: a negative frame count")
+
     def by_id(self) -> dict[int, Track]:
         return {t.id: t for t in self.tracks}
 
@@ -97,5 +129,9 @@ class TrackTable:
             raise BadInput(f"{path}: not a redactor track table")
         if d.get("version") != VERSION:
             raise BadInput(f"{path}: track table version {d.get('version')} is not supported (expected {VERSION})")
-        return cls(video=d["video"], frames=int(d["frames"]), models=d.get("models", {}), params=d.get("params", {}),
-                   tracks=[Track.from_json(t) for t in d["tracks"]], motion=d.get("motion", []))
+        try:
+            return cls(video=d["video"], frames=int(d["frames"]), models=d.get("models", {}),
+                       params=d.get("params", {}), tracks=[Track.from_json(t) for t in d["tracks"]],
+                       motion=d.get("motion", []))
+        except (KeyError, TypeError, ValueError) as err:
+            raise BadInput(f"{path}: not a valid track table ({err})") from None
