@@ -5,7 +5,6 @@ Nothing here knows whether it was called from the web, a queue or the command li
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -19,6 +18,7 @@ from redactor.detect.engine import AuditDetector, DetectionEngine
 from redactor.detect.nms import coverage_matrix
 from redactor.detect.types import LABEL_ID, LABELS, Detections
 from redactor.errors import BadInput
+from redactor.hashing import sha256_file
 from redactor.media import VideoInfo, VideoWriter, atomic_output, decode, probe
 from redactor.media.decode import Frame
 from redactor.progress import progress
@@ -32,14 +32,6 @@ from redactor.track.tracker import MultiLabelTracker
 from redactor.weights.runtime import frame_workers
 
 FrameHook = Callable[[np.ndarray, int], np.ndarray]
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _check_complete(info: VideoInfo, decoded: int) -> None:

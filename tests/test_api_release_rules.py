@@ -18,7 +18,8 @@ import pytest
 from services import *  # noqa: F403
 from services import login, make_clip, make_service_env, run_cli, start_api, stop, wait_job
 
-from redactor.disclosure.package import Party, destruction_slip, generate_keypair, load_private_key
+from redactor.disclosure.package import Party, destruction_slip
+from redactor.keys import generate_keypair, load_private_key
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 PATH_RE = re.compile(r"(?<![\w:/.])/(?!api/|objects/)[\w.-]+/[\w./-]+")  # a server path such as /tmp/x/y

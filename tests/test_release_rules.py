@@ -18,13 +18,12 @@ from redactor.disclosure.package import (
     Party,
     create_package,
     destruction_slip,
-    generate_keypair,
-    load_private_key,
     manifest_digest,
 )
 from redactor.errors import BadInput, FootageDestroyed, scrub_paths
 from redactor.jobs import service as js
 from redactor.jobs.models import Job, JobKind, JobStatus, KeepSet
+from redactor.keys import generate_keypair, load_private_key
 from redactor.ledger.models import LedgerEntry
 from redactor.ledger.service import Ledger
 from redactor.ledger.verify import verify_database

@@ -6,7 +6,7 @@ import argparse
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from redactor.disclosure.package import generate_keypair
+    from redactor.keys import generate_keypair
 
     priv, pub = generate_keypair(args.out)
     print(f"private key: {priv} (mode 0600, keep it secret)\npublic key:  {pub} (give it to whoever verifies)")

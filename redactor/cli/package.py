@@ -21,7 +21,8 @@ def _party(text: str | None) -> object:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from redactor.disclosure.package import Handover, create_package, load_private_key
+    from redactor.disclosure.package import Handover, create_package
+    from redactor.keys import load_private_key
 
     try:
         expires = date.fromisoformat(args.expires) if args.expires else None
@@ -36,7 +37,8 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from redactor.disclosure.package import load_public_key, verify_package
+    from redactor.disclosure.package import verify_package
+    from redactor.keys import load_public_key
 
     v = verify_package(args.package, load_public_key(args.key) if args.key else None)
     print(f"{args.package}: valid ({len(v.manifest['files'])} files; signature checked with the {v.key_source})")
@@ -44,7 +46,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _confirm(args: argparse.Namespace) -> int:
-    from redactor.disclosure.package import destruction_ledger_fields, destruction_slip, load_private_key
+    from redactor.disclosure.package import destruction_ledger_fields, destruction_slip
+    from redactor.keys import load_private_key
 
     signed = destruction_slip(args.package, _party(args.by), load_private_key(args.key), method=args.method or "")
     Path(args.output).write_text(json.dumps(signed, ensure_ascii=False, indent=2))

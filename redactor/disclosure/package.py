@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from redactor.errors import BadInput, RedactorError
+from redactor.hashing import sha256_file, sha256_stream
+from redactor.keys import public_pem
 
 MANIFEST, SIGNATURE, PUBLIC, RECEIPT = "manifest.json", "manifest.sig", "signer.pub", "receipt.pdf"
 CLIPS = "clips/"
@@ -67,54 +69,6 @@ class Handover:
         if not self.recipient.name:
             raise BadInput("the recipient's name is required")
 
-
-def load_private_key(path: str | Path) -> Ed25519PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as err:
-        raise BadInput(f"{path}: not a readable Ed25519 private key (PEM): {err}") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise BadInput(f"{path}: not an Ed25519 key")
-    return key
-
-
-def load_public_key(path: str | Path) -> Ed25519PublicKey:
-    data = Path(path).read_bytes()
-    try:
-        key = serialization.load_pem_public_key(data)
-    except ValueError:
-        key = load_private_key(path).public_key()
-    if not isinstance(key, Ed25519PublicKey):
-        raise BadInput(f"{path}: not an Ed25519 key")
-    return key
-
-
-def public_pem(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def generate_keypair(prefix: str | Path) -> tuple[Path, Path]:
-    """PREFIX.key (PKCS#8 PEM, 0600) and PREFIX.pub."""
-    import os
-
-    key = Ed25519PrivateKey.generate()
-    priv, pub = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
-    if priv.exists():
-        raise BadInput(f"{priv} exists: not overwriting a key")
-    fd = os.open(priv, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
-    pub.write_bytes(public_pem(key.public_key()))
-    return priv, pub
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def receipt_pdf(h: Handover, files: list[tuple[str, int]]) -> bytes:
@@ -214,7 +168,7 @@ def create_package(clips: Iterable[str | Path], out: str | Path, handover: Hando
         "span": handover.span,
         "ledger_entry": handover.entry,
         "expires": handover.expires.isoformat() if handover.expires else None,
-        "files": {CLIPS + p.name: {"sha256": _sha256_file(p), "size": p.stat().st_size} for p in paths}
+        "files": {CLIPS + p.name: {"sha256": sha256_file(p), "size": p.stat().st_size} for p in paths}
         | {RECEIPT: {"sha256": hashlib.sha256(pdf).hexdigest(), "size": len(pdf)}},
     }
     body = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
@@ -242,14 +196,11 @@ def _read_member(z: zipfile.ZipFile, name: str) -> bytes:
 
 
 def _member_sha256(z: zipfile.ZipFile, name: str) -> str:
-    h = hashlib.sha256()
     try:
         with z.open(name) as fh:
-            while block := fh.read(1 << 20):
-                h.update(block)
+            return sha256_stream(fh)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError):
         raise PackageInvalid(f"{name}: damaged inside the ZIP (its bytes no longer match the ZIP's checksum)") from None
-    return h.hexdigest()
 
 
 def expected_name(name: str) -> bool:

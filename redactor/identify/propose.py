@@ -18,11 +18,11 @@ import cv2
 import numpy as np
 
 from redactor.errors import BadInput, RedactorError
+from redactor.hashing import sha256_file
 from redactor.identify.embeddings import enrich_embeddings, has_embeddings
 from redactor.identify.faces import largest_face
 from redactor.identify.sface import THRESHOLD, SFace, cosine
 from redactor.track.table import Track, TrackTable
-from redactor.weights.manifest import sha256_file
 
 
 class NoMatch(RedactorError):

@@ -256,7 +256,7 @@ def release_step(job_id: str, progress: service.Progress) -> None:
 
 def package_key():
     """The service's Ed25519 key for handover packages: REDACTOR_HOME/keys/package.key, made on first use."""
-    from redactor.disclosure.package import generate_keypair, load_private_key
+    from redactor.keys import generate_keypair, load_private_key
     from redactor.storage.secrets import keys_dir
 
     prefix = keys_dir() / "package"

@@ -10,7 +10,6 @@ the file checked.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from redactor.errors import BadInput
+from redactor.hashing import sha256_fd
 
 _READ = 1 << 20
 
@@ -50,20 +50,11 @@ def check_registrable(path: str | Path, allowed: tuple[Path, ...]) -> Path:
     return resolved
 
 
-def _sha256_fd(fd: int) -> str:
-    h = hashlib.sha256()
-    offset = 0
-    while block := os.pread(fd, _READ, offset):
-        h.update(block)
-        offset += len(block)
-    return h.hexdigest()
-
-
 def fingerprint(path: Path) -> tuple[int, str]:
     """(size, sha256) of a file, as recorded at registration."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        return os.fstat(fd).st_size, _sha256_fd(fd)
+        return os.fstat(fd).st_size, sha256_fd(fd)
     finally:
         os.close(fd)
 
@@ -94,7 +85,7 @@ def open_registered(path: Path, size: int | None = None, sha256: str | None = No
         if size is not None and st.st_size != size:
             raise BadInput(f"{path}: the registered footage changed since it was registered ({st.st_size} bytes, "
                            f"{size} registered): refused")
-        if sha256 and _sha256_fd(fd) != sha256:
+        if sha256 and sha256_fd(fd) != sha256:
             raise BadInput(f"{path}: the registered footage changed since it was registered (sha256 differs): refused")
         yield Path(f"/proc/self/fd/{fd}")
     finally:

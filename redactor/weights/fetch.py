@@ -24,7 +24,8 @@ from pathlib import Path
 
 from redactor.config import settings
 from redactor.errors import ModelMissing
-from redactor.weights.manifest import PACKAGED, ModelSpec, load_fonts, load_manifest, read_lock, sha256_file
+from redactor.hashing import sha256_file
+from redactor.weights.manifest import PACKAGED, ModelSpec, load_fonts, load_manifest, read_lock
 from redactor.weights.onnx_fixes import drop_unused_graph_inputs, dynamic_input, fold_constant_dequantize
 
 PLATE_EXPORT_IMGSZ = 640

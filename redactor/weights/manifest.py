@@ -4,7 +4,6 @@ pinned wheel, or this package itself), its sha256 and licence; and the fonts the
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from redactor.config import settings
 from redactor.errors import ModelMissing
+from redactor.hashing import sha256_file
 
 PACKAGED = Path(__file__).resolve().parents[1] / "models"  # redactor/models: the manifest and the shipped weights
 MANIFEST = PACKAGED / "manifest.json"
@@ -83,14 +83,6 @@ def load_manifest() -> dict[str, ModelSpec]:
 @cache
 def load_fonts() -> dict[str, FontSpec]:
     return {name: FontSpec(file=name, **spec) for name, spec in _manifest().get("fonts", {}).items()}
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _lock_path() -> Path:
