@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import tempfile
@@ -28,7 +29,7 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-IDENTITIES = ROOT.parent / "shared" / "evaldata" / "identities"
+IDENTITIES = Path(os.environ.get("REDACTOR_SHARED", ROOT.parent / "shared")) / "evaldata" / "identities"
 VTEST = ROOT / ".cache" / "testdata" / "vtest.avi"
 FPS = 10  # vtest.avi's own rate
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import av
 import pytest
+from conftest import SHARED
 
 from redactor.disclosure.anonymised import anonymised_export
 from redactor.errors import AuditObjection, BadInput
 from redactor.storage.base import utcnow
 from redactor.storage.local import LocalStore
 
-TOOLS = Path(__file__).resolve().parents[2] / "shared" / "tools"
+TOOLS = SHARED / "tools"
 
 
 def test_storing_needs_key_and_expiry(tmp_path, monkeypatch):

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT, SHARED
 
 from redactor.errors import BadInput
 from redactor.media import decode
 from redactor.render.watermark_forensic import decode_payload, encode_payload, extract_clip
 from redactor.render.watermark_visible import VisibleWatermark
 
-ROOT = Path(__file__).resolve().parents[1]
-TOOLS = ROOT.parent / "shared" / "tools"
+TOOLS = SHARED / "tools"
 
 
 def ffmpeg(*args: str) -> None:
