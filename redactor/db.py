@@ -7,70 +7,24 @@ driver, the one the project installs.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Session, sessionmaker
 
 from redactor.config import DataFolderError, data_home, private_path, settings
 from redactor.errors import RedactorError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-# Named constraints so that migrations can refer to them on both databases (SQLite needs names for batch mode).
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-
-
 class DatabaseNotReady(RedactorError):
     """The schema is missing or older than this code: `redactor db upgrade` fixes it."""
 
     exit_code = 5
-
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored in UTC and always returned timezone-aware.
-
-    SQLite keeps no zone, so without this a value read back would compare unequal to the one written, and the
-    ledger's canonical bytes (which contain the time) would change between write and verify.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given: the database stores UTC, pass an aware datetime")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def normalize_url(url: str) -> str:
@@ -227,16 +181,3 @@ def require_current(url: str | None = None) -> None:
     if current != head_revision():
         raise DatabaseNotReady(f"database schema is at {current}, code expects {head_revision()}: "
                                "run `redactor db upgrade`")
-
-
-def load_models() -> MetaData:
-    """Import every domain's models so that `Base.metadata` knows all tables (for migrations and tests)."""
-    import redactor.counters  # noqa: F401
-    import redactor.disclosure.models  # noqa: F401
-    import redactor.identify.models  # noqa: F401
-    import redactor.jobs.models  # noqa: F401 - handover_packages refers to jobs
-    import redactor.ledger.models  # noqa: F401
-    import redactor.registry.models  # noqa: F401
-    import redactor.review.models  # noqa: F401
-
-    return Base.metadata

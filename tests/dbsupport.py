@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from redactor import db
+from redactor.schema import load_models
 
 POSTGRES_URL = os.environ.get("REDACTOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PREFIX = "redactor_test_"
@@ -42,7 +43,7 @@ class PgServer:
         self.url = base.update_query_dict({"options": f"-csearch_path={self.schema}"}).render_as_string(
             hide_password=False)
         db.upgrade(self.url)
-        self.tables = [t.name for t in reversed(db.load_models().sorted_tables)]
+        self.tables = [t.name for t in reversed(load_models().sorted_tables)]
 
     def reset(self) -> str:
         """Empty every table and re-arm the append-only triggers a test may have disabled."""

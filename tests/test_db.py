@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 from redactor import db
 from redactor.registry import service as rs
 from redactor.registry.models import Camera, Purpose
+from redactor.schema import load_models
 
 
 def test_normalize_url():
@@ -29,7 +30,7 @@ def test_upgrade_is_idempotent_and_creates_every_table(db_url):
     db.upgrade(db_url)
     db.require_current(db_url)
     tables = set(inspect(db.get_engine(db_url)).get_table_names())
-    assert set(db.load_models().tables) <= tables
+    assert set(load_models().tables) <= tables
 
 
 def test_times_round_trip_aware(session):

@@ -51,7 +51,7 @@ def test_data_folder_0700_and_database_0600(tmp_path):
 SEAL_AND_OPEN = """
 import sys
 from redactor.storage import open_store
-from redactor.db import utcnow
+from redactor.base import utcnow
 import datetime as dt
 store = open_store()
 if sys.argv[1] == "put":

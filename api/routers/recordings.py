@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.deps import STAFF, client_address, current_user, db, roles
 from api.errors import NotFound
 from redactor.access_log.service import record
-from redactor.db import utcnow
+from redactor.base import utcnow
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
 from redactor.media import probe

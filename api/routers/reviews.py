@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api.deps import STAFF, current_user, db, roles
 from api.errors import NotFound
 from api.footage import analysis_table
-from redactor.db import utcnow
+from redactor.base import utcnow
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
 from redactor.jobs import service

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from redactor.db import Base, UTCDateTime, utcnow
+from redactor.base import Base, UTCDateTime, utcnow
 
 
 class AccessRecord(Base):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from redactor.access_log.models import AccessRecord
-from redactor.db import utcnow
+from redactor.base import utcnow
 
 ACTIONS = ("upload", "register", "view", "download", "analyze", "render", "release", "link", "match", "edit", "export",
            "hold")

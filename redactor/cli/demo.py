@@ -254,7 +254,7 @@ PURPOSES = {
 
 def _run(args: argparse.Namespace) -> int:
     from redactor import db
-    from redactor.db import utcnow
+    from redactor.base import utcnow
 
     db.require_current()
     with db.session_scope() as session:

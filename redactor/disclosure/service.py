@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from redactor import counters
-from redactor.db import utcnow
+from redactor.base import utcnow
 from redactor.disclosure.models import (
     Approval,
     Decision,

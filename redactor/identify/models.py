@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 import redactor.jobs.models  # noqa: F401 - keep_sets, which a confirmation refers to
-from redactor.db import Base, UTCDateTime, utcnow
+from redactor.base import Base, UTCDateTime, utcnow
 
 
 class IdentityConfirmation(Base):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 import redactor.disclosure.models  # noqa: F401 - the tables a job refers to must be known wherever jobs are
 import redactor.registry.models  # noqa: F401
-from redactor.db import Base, UTCDateTime, utcnow
+from redactor.base import Base, UTCDateTime, utcnow
 
 
 class JobKind(enum.StrEnum):

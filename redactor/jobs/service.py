@@ -22,7 +22,8 @@ from collections.abc import Callable
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from redactor.db import session_scope, utcnow
+from redactor.base import utcnow
+from redactor.db import session_scope
 from redactor.errors import AuditObjection, FootageDestroyed, RedactorError, scrub_paths
 from redactor.jobs.models import Job, JobKind, JobStatus
 

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from redactor.db import session_scope, utcnow
+from redactor.base import utcnow
+from redactor.db import session_scope
 from redactor.errors import BadInput, FootageDestroyed
 from redactor.jobs import service
 from redactor.jobs.models import Job, JobKind, JobStatus, KeepSet

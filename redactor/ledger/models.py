@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from redactor.db import Base, UTCDateTime
+from redactor.base import Base, UTCDateTime
 
 ENTRIES_TABLE = "ledger_entries"
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from redactor.db import utcnow
+from redactor.base import utcnow
 from redactor.errors import RedactorError
 from redactor.ledger import merkle
 from redactor.ledger.entry import Kind, canonical, checkpoint_text, entry_dict, iso

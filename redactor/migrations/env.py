@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from redactor.db import load_models
+from redactor.schema import load_models
 
 config = context.config
 target_metadata = load_models()

@@ -8,7 +8,7 @@ import enum
 from sqlalchemy import BigInteger, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from redactor.db import Base, UTCDateTime, utcnow
+from redactor.base import Base, UTCDateTime, utcnow
 
 # 제35조①: footage is kept at most 30 days after collection.
 MAX_RETENTION = dt.timedelta(days=30)

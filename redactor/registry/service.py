@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from redactor.db import utcnow
+from redactor.base import utcnow
 from redactor.errors import RedactorError
 from redactor.registry.models import MAX_RETENTION, Camera, Hold, Purpose, Recording
 

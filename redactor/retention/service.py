@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from redactor.db import utcnow
+from redactor.base import utcnow
 from redactor.documents.notice import kst
 from redactor.ledger.entry import Kind
 from redactor.ledger.service import Ledger

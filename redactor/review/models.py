@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 import redactor.jobs.models  # noqa: F401 - the jobs table a revision refers to
-from redactor.db import Base, UTCDateTime, utcnow
+from redactor.base import Base, UTCDateTime, utcnow
 
 
 class TableRevision(Base):

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from redactor.db import utcnow
+from redactor.base import utcnow
 from redactor.errors import BadInput
 from redactor.jobs import service as jobs
 from redactor.jobs.models import Job, JobStatus
