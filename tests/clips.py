@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *args], check=True)
+from helpers import cut_clip, ffmpeg
 
 
 def short_clip(vtest: Path, out: Path, seconds: float = 2.0, size: str = "320x240", audio: bool = True) -> Path:
-    """A few seconds of vtest.avi (pedestrians seen from above) as H.264 MP4, with an AAC tone unless told not."""
-    args = ["-ss", "5", "-t", str(seconds), "-i", str(vtest)]
-    if audio:
-        args += ["-f", "lavfi", "-t", str(seconds), "-i", "sine=frequency=440"]
-    args += ["-vf", f"scale={size.replace('x', ':')}", "-r", "10", "-c:v", "libx264", "-pix_fmt", "yuv420p"]
-    args += (["-c:a", "aac", "-shortest"] if audio else []) + ["-metadata", "title=secret source title", str(out)]
-    ffmpeg(*args)
-    return out
+    """A few seconds of vtest.avi (pedestrians seen from above) as H.264 MP4 at 10 fps, with an AAC tone unless
+    told not."""
+    return cut_clip(vtest, out, seconds, size, start=5, fps=10, audio=audio, title="secret source title")
 
 
 def ts_part(src: Path, out: Path, size: str, seconds: float = 1.0, start: float = 5.0) -> Path:

@@ -10,11 +10,9 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import EVALDATA, ROOT, SHARED, TESTDATA
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("REDACTOR_SHARED", ROOT.parent / "shared"))
-EVALDATA = SHARED / "evaldata"
-TESTDATA = ROOT / ".cache" / "testdata"
+__all__ = ["EVALDATA", "ROOT", "SHARED", "TESTDATA"]
 POSTGRES_URL = os.environ.get("REDACTOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

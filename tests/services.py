@@ -15,20 +15,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import av
 import httpx
-import numpy as np
 import pytest
+from helpers import REDACTOR, ROOT, cut_clip, run_redactor
 
 from redactor.config import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
-REDACTOR = str(Path(sys.executable).with_name("redactor"))
 PASSWORD = "correct-horse-battery"  # noqa: S105 - test accounts
 ROLES = ("clerk", "privacy_officer", "center_head", "operator", "auditor", "admin")
 MODELS = str(Settings().models_dir)  # the machine's fetched weights (REDACTOR_MODELS, else the cache)
 
-__all__ = ["ROLES", "PASSWORD", "ServiceEnv", "free_port", "make_clip", "short_clip", "service_env", "make_service_env",
+__all__ = ["ROLES", "PASSWORD", "ServiceEnv", "free_port", "cut_clip", "short_clip", "service_env", "make_service_env",
            "run_cli", "start_api", "start_worker", "stop", "login", "wait_job", "redis_db", "base_env"]
 
 
@@ -46,39 +43,12 @@ class ServiceEnv:
 
 
 def run_cli(env: ServiceEnv, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([REDACTOR, "--db", env.db_url, *args], env=env.env, input=stdin, capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
-
-
-def make_clip(src: Path, out: Path, seconds: float = 2.0, size: tuple[int, int] = (320, 240), start: int = 0) -> Path:
-    """A short H.264 clip cut from real footage (vtest.avi: people walking), re-encoded by a real codec."""
-    with av.open(str(src)) as inp, av.open(str(out), "w", format="mp4") as dst:
-        vs = inp.streams.video[0]
-        fps = float(vs.average_rate or 10)
-        stream = dst.add_stream("libx264", rate=round(fps))
-        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-        n = 0
-        for i, frame in enumerate(inp.decode(vs)):
-            if i < start:
-                continue
-            img = frame.to_ndarray(format="bgr24")
-            import cv2
-
-            img = np.ascontiguousarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA))
-            vf = av.VideoFrame.from_ndarray(img, format="bgr24")
-            for p in stream.encode(vf):
-                dst.mux(p)
-            n += 1
-            if n >= seconds * fps:
-                break
-        for p in stream.encode():
-            dst.mux(p)
-    return out
+    return run_redactor("--db", env.db_url, *args, env=env.env, stdin=stdin)
 
 
 @pytest.fixture(scope="session")
 def short_clip(vtest, tmp_path_factory) -> Path:
-    return make_clip(vtest, tmp_path_factory.mktemp("clips") / "short.mp4", seconds=2.0)
+    return cut_clip(vtest, tmp_path_factory.mktemp("clips") / "short.mp4", seconds=2.0)
 
 
 def base_env(home: Path, db_url: str, **extra: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ import zipfile
 import httpx
 import pytest
 from services import *  # noqa: F403
-from services import login, make_clip, make_service_env, run_cli, start_api, stop, wait_job
+from services import cut_clip, login, make_service_env, run_cli, start_api, stop, wait_job
 
 from redactor.disclosure.package import Party, destruction_slip
 from redactor.keys import generate_keypair, load_private_key
@@ -43,7 +43,7 @@ def served(service):
 
 @pytest.fixture(scope="module")
 def tiny_clip(vtest, tmp_path_factory):
-    return make_clip(vtest, tmp_path_factory.mktemp("tiny") / "tiny.mp4", seconds=1.0, size=(160, 120))
+    return cut_clip(vtest, tmp_path_factory.mktemp("tiny") / "tiny.mp4", seconds=1.0, size=(160, 120))
 
 
 def heads(client):

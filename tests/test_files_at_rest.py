@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import clean_env, run_redactor
 
 from redactor.storage.secrets import SecretMissing
 
@@ -21,13 +22,7 @@ def mode(path: Path) -> int:
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "redactor", *args], env=env, capture_output=True, text=True,
-                          timeout=120, preexec_fn=lambda: os.umask(0o022))
-
-
-def clean_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REDACTOR_")}
-    return env | {"REDACTOR_HOME": str(home)} | extra
+    return run_redactor(*args, env=env, umask=0o022)  # a loose umask: the modes must come from the code
 
 
 def test_data_folder_0700_and_database_0600(tmp_path):

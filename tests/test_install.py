@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import ROOT, clean_env, run_redactor
 
 from redactor.hashing import sha256_file
 from redactor.weights import fetch, manifest
 
-ROOT = Path(__file__).resolve().parents[1]
-REDACTOR = str(Path(sys.executable).with_name("redactor"))
 SHIPPED = [n for n, s in manifest.load_manifest().items() if s.shipped]
 
 
@@ -109,11 +108,7 @@ def test_a_manifest_entry_names_one_source(fresh_manifest):
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REDACTOR_")} | {"REDACTOR_HOME": str(home),
-                                                                                     "PYTHONPATH": str(ROOT)}
-    return subprocess.run([REDACTOR, *args], env=env, capture_output=True, text=True, timeout=120)
+    return run_redactor(*args, env=clean_env(home))
 
 
 def test_a_new_data_folder_is_made_owner_only(tmp_path):

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from clips import bomb_ts
 from services import *  # noqa: F403
-from services import REDACTOR, ROOT, _wait_http, free_port, login, make_clip, wait_job
+from services import REDACTOR, ROOT, _wait_http, cut_clip, free_port, login, wait_job
 
 CAP = 8 << 30  # the address-space cap acceptance puts on the server
 
@@ -122,7 +122,7 @@ def test_bomb_stream_is_refused_and_the_server_lives(service_env, vtest, tmp_pat
 
 @pytest.mark.slow  # two servers, two analyses that start: two to three minutes here
 def test_worker_out_of_memory_or_killed_ends_the_job_not_the_api(service_env, vtest, tmp_path):
-    clip = make_clip(vtest, tmp_path / "c.mp4", seconds=1.0, size=(1920, 1080))
+    clip = cut_clip(vtest, tmp_path / "c.mp4", seconds=1.0, size=(1920, 1080))
     # 1400 MB of address space: the detectors load (about 1 GB), one 1080p frame's detection does not fit
     proc, base = start_capped_api(service_env, REDACTOR_JOB_MEMORY_MB="1400")
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED
+from helpers import ROOT, SHARED, ffmpeg, run_redactor
 
 from redactor.errors import BadInput
 from redactor.media import decode
@@ -21,14 +21,10 @@ from redactor.render.watermark_visible import VisibleWatermark
 TOOLS = SHARED / "tools"
 
 
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-y", "-v", "error", *args], check=True)
-
-
 def redactor(*args: str, home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "REDACTOR_HOME": str(home)}
     env.pop("REDACTOR_WATERMARK_KEY", None)
-    return subprocess.run([sys.executable, "-m", "redactor", *args], env=env, capture_output=True, text=True)
+    return run_redactor(*args, env=env)
 
 
 @pytest.fixture(scope="module")
