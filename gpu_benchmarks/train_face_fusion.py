@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from redactor.detect.engine import DetectionEngine, Profile  # noqa: E402
 from redactor.detect.fusion import FUSION_FILE, FusionModel, Pass, features  # noqa: E402
-from redactor.detect.nms import coverage_matrix, iou_matrix  # noqa: E402
+from redactor.geometry import coverage_matrix, iou_matrix  # noqa: E402
 from redactor.track.masks import head_region  # noqa: E402
 
 PASSES = tuple(Pass(m, s, f) for f in (False, True) for m, s in

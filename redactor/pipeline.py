@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from redactor.detect.engine import AuditDetector, DetectionEngine
-from redactor.detect.nms import coverage_matrix
 from redactor.detect.types import LABEL_ID, LABELS, Detections
 from redactor.errors import BadInput
+from redactor.geometry import coverage_matrix
 from redactor.hashing import sha256_file
 from redactor.media import VideoInfo, VideoWriter, atomic_output, decode, probe
 from redactor.media.decode import Frame

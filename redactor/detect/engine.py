@@ -14,10 +14,11 @@ import numpy as np
 
 from redactor.detect.centerface import CenterFace
 from redactor.detect.fusion import features, load_fusion
-from redactor.detect.nms import coverage_matrix, nms
+from redactor.detect.nms import nms
 from redactor.detect.types import Detections
 from redactor.detect.yolo import COCO_PERSON, COCO_VEHICLES, Yolo
 from redactor.detect.yunet import YuNet
+from redactor.geometry import coverage_matrix
 from redactor.track.masks import head_region
 from redactor.weights.manifest import model_versions
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from redactor.detect.nms import coverage_matrix, iou_matrix
 from redactor.errors import ModelMissing
+from redactor.geometry import coverage_matrix, iou_matrix
 
 FUSION_FILE = Path(__file__).resolve().parents[1] / "models" / "face_fusion.json"  # shipped in the package
 # Per-model candidate floors and the scores that count as "confident" (used to normalise before grouping).

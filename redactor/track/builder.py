@@ -11,8 +11,8 @@ from collections import defaultdict
 import cv2
 import numpy as np
 
-from redactor.detect.nms import coverage_matrix
 from redactor.detect.types import LABEL_ID, LABELS, Detections
+from redactor.geometry import coverage_matrix, crop_window
 from redactor.identify.appearance import describe
 from redactor.track.split import assign_parents, split_tracks
 from redactor.track.table import Track
@@ -53,7 +53,7 @@ class TrackBuilder:
         best = self._thumb.get(key)
         if best is not None and quality <= best[0]:
             return
-        x1, y1, x2, y2 = _grow(box, 0.15, image.shape)
+        x1, y1, x2, y2 = crop_window(box, 0.15, image.shape)
         crop = image[y1:y2, x1:x2]
         if crop.size == 0:
             return
@@ -119,10 +119,3 @@ def _between_detections_interpolated(rows: list) -> list:
         return rows
     first, last = found[0], found[-1]
     return [r for i, r in enumerate(rows) if not (first < i < last and r[3] == "flow")]
-
-
-def _grow(box: np.ndarray, frac: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-    x1, y1, x2, y2 = (float(v) for v in box)
-    dw, dh = (x2 - x1) * frac, (y2 - y1) * frac
-    h, w = shape[:2]
-    return (max(0, int(x1 - dw)), max(0, int(y1 - dh)), min(w, int(np.ceil(x2 + dw))), min(h, int(np.ceil(y2 + dh))))

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from redactor import geometry
 from redactor.track.motion import apply, invert
 from redactor.track.table import Track, TrackTable
 
@@ -61,10 +62,7 @@ def expand_keep(table: TrackTable, keep: set[int]) -> set[int]:
 def interpolate(track: Track, frames: np.ndarray) -> np.ndarray:
     """The track's boxes at these frames (inside its span), linear between its rows: the boxes render masks and
     keeps between keyframes. One home for it: the frame views of the service ask it too."""
-    f, b = track.frames, track.boxes
-    if len(f) == 1:
-        return b.repeat(len(frames), 0)
-    return np.column_stack([np.interp(frames, f, b[:, k]) for k in range(4)]).astype(np.float32)
+    return geometry.interpolate(track.frames, track.boxes, frames)
 
 
 def tracks_at(table: TrackTable, frame: int) -> list[tuple[Track, np.ndarray]]:
@@ -110,14 +108,6 @@ def _dense(track: Track, frames: int, before: int, after: int, motion: np.ndarra
     return np.concatenate(parts_f), np.concatenate(parts_b).astype(np.float32)
 
 
-def _pad(boxes: np.ndarray, frac: float, min_px: float, grow: np.ndarray | None = None) -> np.ndarray:
-    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    extra = 1.0 if grow is None else grow
-    dx = np.maximum(w * frac, min_px) * extra
-    dy = np.maximum(h * frac, min_px) * extra
-    return np.column_stack([boxes[:, 0] - dx, boxes[:, 1] - dy, boxes[:, 2] + dx, boxes[:, 3] + dy])
-
-
 def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskParams | None = None
                ) -> dict[int, np.ndarray]:
     """frame index -> (n, 4) float32 boxes to mask, in pixels of the upright frame."""
@@ -148,7 +138,7 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
             frames, boxes = frames[small], boxes[small]
         # Extrapolated frames are less certain: grow their padding with the distance from the track's ends.
         dist = np.maximum(t.frames[0] - frames, frames - t.frames[-1]).clip(0)
-        boxes = _pad(boxes, frac, params.min_pad_px, 1.0 + 0.15 * dist)
+        boxes = geometry.pad(boxes, frac, params.min_pad_px, 1.0 + 0.15 * dist)
         for fi, box in zip(frames, boxes, strict=True):
             per_frame[int(fi)].append(box)
     return {f: np.asarray(v, np.float32) for f, v in per_frame.items()}
