@@ -82,9 +82,10 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
     with ThreadPoolExecutor(workers, thread_name_prefix="detect") as pool:
         for frame in progress(decode(video, info.rotation), total=info.frames, desc="analyze",
                               enabled=show_progress):
-            moved = camera.update(frame.image)
+            grey, scale = work_grey(frame.image)
+            moved = camera.update(grey, scale)
             motion.append(moved.reshape(-1).tolist())
-            step = _Step(frame, *work_grey(frame.image), moved)
+            step = _Step(frame, grey, scale, moved)
             if held is not None:
                 queue.append(held.between())
                 held = None

@@ -26,13 +26,18 @@ class CameraMotion:
         self._scale = 1.0
         self.cut = False  # whether the last frame given to update() does not follow on from the one before
 
-    def update(self, image: np.ndarray) -> np.ndarray:
+    def update(self, image: np.ndarray, scale: float = 1.0) -> np.ndarray:
         """The 2x3 transform taking the previous frame's pixel coordinates to this frame's (identity for the first
-        frame, and wherever too little texture is tracked to say)."""
-        h, w = image.shape[:2]
+        frame, and wherever too little texture is tracked to say). `image` is the frame (BGR), or the grey copy
+        analysis already made of it (redactor.track.flow.work_grey) at `scale` of the frame's size: one grey image
+        a frame, not one per use."""
+        grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        gh, gw = grey.shape[:2]
+        w, h = gw / scale, gh / scale
         self._scale = min(1.0, WORK_WIDTH / w)
-        small = cv2.resize(image, (round(w * self._scale), round(h * self._scale)), interpolation=cv2.INTER_AREA)
-        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        size = (round(w * self._scale), round(h * self._scale))
+        if size != (gw, gh):
+            grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
         prev, self._prev = self._prev, grey
         self.cut = prev is None or prev.shape != grey.shape
         if self.cut:
