@@ -1,5 +1,5 @@
 """Where a job runs: Celery workers behind the broker, or the embedded in-process worker (a thread pool per queue,
-each job in a child process of its own running the very same `redactor.jobs.service.run_job`). Routes call
+each job in a child process of its own running the very same `redactor.jobs.runner.run_job`). Routes call
 `dispatch(job)` and nothing else.
 
 In production the workers run apart from the API (REDACTOR_BROKER, `celery -A workers.celery_app worker`). The

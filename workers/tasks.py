@@ -1,4 +1,4 @@
-"""One task per job kind: each runs the job row through `redactor.jobs.service.run_job` (idempotent by job id)."""
+"""One task per job kind: each runs the job row through `redactor.jobs.runner.run_job` (idempotent by job id)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from celery.exceptions import MaxRetriesExceededError
 
 from redactor.db import session_scope
 from redactor.errors import RedactorError
-from redactor.jobs import service
+from redactor.jobs import runner, service
 from redactor.jobs.models import JobKind
 from workers.celery_app import app
 
@@ -16,7 +16,7 @@ RETRIES = 5
 
 def _run(task: Task, job_id: str) -> dict:
     try:
-        return service.run_job(job_id)
+        return runner.run_job(job_id)
     except service.JobBusy as err:
         # another live worker holds it (a redelivery raced the original): look again after the lease
         raise task.retry(exc=err, countdown=service.lease_seconds(), max_retries=None) from None

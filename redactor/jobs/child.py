@@ -3,7 +3,7 @@ its job and not the process that started it (the API, with the embedded worker: 
 API to 23.9 GB and the kernel killed it).
 
 `start(job_id)` runs `python -m redactor.jobs.child JOB_ID`, which lowers its own RLIMIT_AS, offers itself first to
-the kernel's OOM killer, and calls `redactor.jobs.service.run_job`; the parent waits for it, then calls `outcome`.
+the kernel's OOM killer, and calls `redactor.jobs.runner.run_job`; the parent waits for it, then calls `outcome`.
 A MemoryError in the child fails the job (run_job); a child killed by a signal, or ended by an error run_job did not
 store, is failed there with the reason. Nothing of the job is in the parent: a fresh interpreter per job costs about
 a second of start-up and the models' load, against an API that stays up.
@@ -108,11 +108,11 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _interrupted)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from redactor.errors import RedactorError
-    from redactor.jobs import service
+    from redactor.jobs import runner, service
 
     job_id = argv[0]
     try:
-        service.run_job(job_id)
+        runner.run_job(job_id)
     except service.JobBusy:
         return EXIT_BUSY
     except RedactorError as err:  # no such job, say: one line, nothing to store

@@ -1,5 +1,5 @@
-"""Job rows: create, claim (with a lease, so a redelivered task never runs beside a live one), report progress,
-finish. `run_job(job_id)` is the one entry point that a Celery task and the embedded thread pool both call.
+"""Job rows: create, report progress, finish, fail. Running one (the claim with its lease, the step, what a failure
+becomes) is redactor.jobs.runner's, apart from the steps it runs and from these rows, so none imports the other.
 
 Idempotent by job id: a finished job returns its stored result; a job whose worker died (stale heartbeat) is taken
 over and run again from the start, but only up to REDACTOR_JOB_ATTEMPTS starts in all (a clip that kills its worker
@@ -10,21 +10,18 @@ half-done visible and a crash after it is a no-op when redelivered.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
 import time
-import traceback
 import uuid
-from collections.abc import Callable
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from redactor.base import utcnow
 from redactor.db import session_scope
-from redactor.errors import AuditObjection, FootageDestroyed, RedactorError, scrub_paths
+from redactor.errors import FootageDestroyed, RedactorError, scrub_paths
 from redactor.jobs.models import Job, JobKind, JobStatus
 
 log = logging.getLogger(__name__)
@@ -134,95 +131,13 @@ def finish(session: Session, job: Job, result: dict, status: JobStatus = JobStat
     session.flush()
 
 
-def _claim(job_id: str) -> tuple[Job, bool]:
-    """(job, True) when this caller now runs it; (job, False) when it is already finished."""
-    with session_scope() as s:
-        job = get(s, job_id, lock=True)
-        if job.status in FINAL:
-            return job, False
-        now = utcnow()
-        if job.status == JobStatus.running and job.heartbeat_at and \
-                now - job.heartbeat_at < dt.timedelta(seconds=lease_seconds()):
-            raise JobBusy(f"job {job_id} is running on another worker (heartbeat {job.heartbeat_at.isoformat()})")
-        if job.attempts >= max_attempts():
-            # Every earlier start ended without finishing (its worker was killed, ran out of memory, or the machine
-            # restarted): not resumed blindly once more.
-            last = last_line(job.error) or "its worker stopped without a word (killed, out of memory or restarted)"
-            job.error = f"not run again after {job.attempts} starts (REDACTOR_JOB_ATTEMPTS); the last: {last}"
-            finish(s, job, {}, JobStatus.failed, step=JobStatus.failed.value)
-            log.warning("job %s failed: %s", job_id, job.error)
-            return job, False
-        job.status, job.step = JobStatus.running.value, "starting"
-        job.attempts += 1
-        job.started_at = job.heartbeat_at = now
-        job.frames_done = 0
-        return job, True
-
-
-StepFunction = Callable[[str, Progress], None]
-
-
-def run_job(job_id: str, steps: dict[str, StepFunction] | None = None) -> dict:
-    """Run (or skip, when finished) one job. Expected failures are stored on the job; anything else is stored and
-    re-raised, so that the queue retries it with backoff."""
-    from redactor.jobs.steps import STEPS
-
-    job, mine = _claim(job_id)
-    if not mine:
-        log.info("job %s already %s: nothing to do", job_id, job.status)
-        return to_json(job)
-    step = (steps or STEPS).get(job.kind)
-    if step is None:
-        _fail(job_id, f"no worker step for {job.kind} jobs in this version", JobStatus.failed)
-        with session_scope() as s:
-            return to_json(get(s, job_id))
-    progress = Progress(job_id)
-    exhausted = False
-    try:
-        step(job_id, progress)
-    except AuditObjection as err:
-        _fail(job_id, str(err), JobStatus.blocked)
-    except RedactorError as err:
-        _fail(job_id, str(err), JobStatus.failed)
-    except Exception as err:
-        if not out_of_memory(err):
-            with session_scope() as s:
-                j = get(s, job_id)
-                if j.status not in FINAL:
-                    j.status, j.step = JobStatus.queued.value, "retrying"
-                    j.error = traceback.format_exc(limit=3)[-2000:]
-            raise
-        # Resource exhaustion is no passing fault: the same clip on the same worker would run out again. Failed
-        # below, once this handler has let go of the traceback (and of the arrays its frames hold).
-        exhausted = True
-    if exhausted:
-        _fail(job_id, OUT_OF_MEMORY, JobStatus.failed)
-    with session_scope() as s:
-        return to_json(get(s, job_id))
-
-
-OUT_OF_MEMORY = ("ran out of memory: the clip needs more than this worker may use (REDACTOR_JOB_MEMORY_MB, "
-                 "REDACTOR_MAX_PIXELS); not retried")
-
-
-def out_of_memory(err: BaseException) -> bool:
-    """MemoryError (Python, numpy), and the allocation failures of the native libraries, which raise their own
-    types (OpenCV's cv2.error, onnxruntime's RuntimeException, an ImportError when a library cannot be mapped under
-    the address-space limit) with these words."""
-    if isinstance(err, MemoryError):
-        return True
-    text = str(err)
-    return any(w in text for w in ("Insufficient memory", "Failed to allocate memory", "bad_alloc",
-                                   "bad allocation", "Cannot allocate memory", "failed to map segment"))
-
-
 def last_line(text: str | None) -> str:
     """The last non-empty line of a stored error (a traceback's is the exception itself)."""
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[-1] if lines else ""
 
 
-def _fail(job_id: str, message: str, status: JobStatus) -> None:
+def fail(job_id: str, message: str, status: JobStatus) -> None:
     with session_scope() as s:
         job = get(s, job_id)
         if job.status in FINAL:
@@ -233,4 +148,4 @@ def _fail(job_id: str, message: str, status: JobStatus) -> None:
 
 def give_up(job_id: str, message: str) -> None:
     """After the last retry: the job is failed, with the reason, and nothing of it was released."""
-    _fail(job_id, message, JobStatus.failed)
+    fail(job_id, message, JobStatus.failed)

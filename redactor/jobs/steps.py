@@ -7,8 +7,8 @@ import datetime as dt
 import json
 import logging
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 from redactor.base import utcnow
@@ -16,7 +16,7 @@ from redactor.db import session_scope
 from redactor.errors import BadInput, FootageDestroyed
 from redactor.jobs import service
 from redactor.jobs.models import Job, JobKind, JobStatus, KeepSet
-from redactor.registry.inplace import open_registered, registered_path
+from redactor.registry.footage import fetch, recording_file
 
 log = logging.getLogger(__name__)
 
@@ -25,29 +25,6 @@ def open_store():
     from redactor.storage import open_store as _open
 
     return _open()
-
-
-def fetch(store, key: str, dest: Path) -> Path:
-    """The plaintext of a stored object as a local file. Footage registered in place is opened through
-    `recording_file` only, never here."""
-    if registered_path(key) is not None:
-        raise BadInput(f"{Path(key).name}: footage registered in place is opened with its checks (recording_file)")
-    with open(dest, "wb") as out:
-        for chunk in store.get(key):
-            out.write(chunk)
-    return dest
-
-
-@contextmanager
-def recording_file(store, rec, dest: Path) -> Iterator[Path]:
-    """A recording's footage as a local file: fetched from the store, or, registered in place, used where it lies
-    after the checks of redactor.registry.inplace (allowed folder, no link, same size and sha256)."""
-    local = registered_path(rec.object_key)
-    if local is None:
-        yield fetch(store, rec.object_key, dest)
-        return
-    with open_registered(local, rec.size_bytes, rec.sha256) as path:
-        yield path
 
 
 class _CountingEngine:

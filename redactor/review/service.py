@@ -35,7 +35,7 @@ def table_key(session: Session, analysis: Job) -> tuple[str, int]:
 
 
 def read_table(store, key: str) -> TrackTable:
-    from redactor.jobs.steps import fetch
+    from redactor.registry.footage import fetch
 
     with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
         fetch(store, key, Path(tmp.name))
