@@ -1,0 +1,151 @@
+"""The staff console in process (FastAPI TestClient, real SQLite, real local store): every page renders in Korean for
+the roles it serves and refuses the others in Korean; the login form sets an HttpOnly SameSite=Strict cookie that
+the /api/v1 routes accept as a second token source; an unsafe call with that cookie but without the CSRF header,
+or from another origin, is refused; the queue is sorted by due date with D-n, D-day and 기한 경과."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+PASSWORD = "a-long-password"
+ROLES = ("clerk", "privacy_officer", "center_head", "operator", "auditor", "admin")
+BASE = "http://testserver"
+PAGES = ["/console", "/console/requests/new", "/console/footage", "/console/cameras", "/console/approvals",
+         "/console/ledger", "/console/records"]
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("REDACTOR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("REDACTOR_DB", f"sqlite:///{tmp_path / 'c.db'}")
+    monkeypatch.delenv("REDACTOR_BROKER", raising=False)
+    monkeypatch.delenv("REDACTOR_STORE", raising=False)
+    monkeypatch.delenv("REDACTOR_PUBLIC_URL", raising=False)
+    from api.app import create_app
+    from redactor import db
+    from redactor.auth import accounts
+
+    db.upgrade()
+    with db.session_scope() as s:
+        for role in ROLES:
+            accounts.create(s, role, role, PASSWORD, f"{role} 담당")
+    with TestClient(create_app(), base_url=BASE) as c:
+        yield c
+    db.dispose_all()
+
+
+def login(c: TestClient, role: str) -> str:
+    r = c.post("/console/login", data={"username": role, "password": PASSWORD, "next": "/console"},
+               headers={"Origin": BASE}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return r.headers["set-cookie"]
+
+
+def csrf(page_html: str) -> str:
+    return re.search(r'name="csrf-token" content="([0-9a-f]{64})"', page_html).group(1)
+
+
+def test_login_sets_a_strict_httponly_cookie_and_pages_need_it(app_env):
+    c = app_env
+    r = c.get("/console", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/console/login")
+    page = c.get("/console/login")
+    assert page.status_code == 200 and 'lang="ko"' in page.text and "로그인" in page.text
+    assert "Content-Security-Policy" in page.headers and "script-src 'self'" in page.headers["content-security-policy"]
+    bad = c.post("/console/login", data={"username": "clerk", "password": "wrong-one"}, headers={"Origin": BASE})
+    assert bad.status_code == 401 and "비밀번호가 맞지 않습니다" in bad.text and "redactor_session" not in c.cookies
+    cross = c.post("/console/login", data={"username": "clerk", "password": PASSWORD},
+                   headers={"Origin": "https://evil.example"})
+    assert cross.status_code == 403 and "다른 사이트" in cross.text
+    cookie = login(c, "clerk")
+    assert "redactor_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie.replace(
+        "SameSite=Strict", "SameSite=strict") and "Path=/" in cookie
+    assert "Secure" not in cookie  # plain http here; https (REDACTOR_PUBLIC_URL) adds it
+    queue = c.get("/console")
+    assert queue.status_code == 200 and "요청 목록" in queue.text and "no-store" in queue.headers["cache-control"]
+    # the cookie is a token for the API too (reads need nothing more)
+    me = c.get("/api/v1/auth/me")
+    assert me.status_code == 200 and me.json()["role"] == "clerk"
+    out = c.post("/console/logout", data={"csrf_token": csrf(queue.text)}, headers={"Origin": BASE},
+                 follow_redirects=False)
+    assert out.status_code == 303 and "redactor_session=" in out.headers["set-cookie"]
+    assert c.get("/api/v1/auth/me").status_code == 401
+
+
+def test_unsafe_calls_with_the_cookie_need_the_csrf_header_and_this_origin(app_env):
+    c = app_env
+    login(c, "clerk")
+    token = csrf(c.get("/console").text)
+    body = {"kind": "열람", "requester_name": "김민수", "period_from": "2026-03-02T18:00:00+09:00",
+            "period_to": "2026-03-02T19:00:00+09:00", "camera_location": "오산시 원동 1", "purpose": "본인 확인"}
+    none = c.post("/api/v1/requests", json=body, headers={"Origin": BASE})
+    assert none.status_code == 403 and "CSRF" in none.json()["detail"] and "다시 시도" in none.json()["detail"]
+    wrong = c.post("/api/v1/requests", json=body, headers={"Origin": BASE, "X-CSRF-Token": "0" * 64})
+    assert wrong.status_code == 403
+    cross = c.post("/api/v1/requests", json=body, headers={"Origin": "https://evil.example", "X-CSRF-Token": token})
+    assert cross.status_code == 403 and "Origin" in cross.json()["detail"]
+    no_origin = c.post("/api/v1/requests", json=body, headers={"X-CSRF-Token": token})
+    assert no_origin.status_code == 403
+    ok = c.post("/api/v1/requests", json=body, headers={"Origin": BASE, "X-CSRF-Token": token})
+    assert ok.status_code == 201, ok.text
+    referer = c.post("/api/v1/requests", json=body, headers={"Referer": f"{BASE}/console", "X-CSRF-Token": token})
+    assert referer.status_code == 201, referer.text
+    # the bearer header needs neither (no browser adds it by itself)
+    c.cookies.clear()
+    bearer = c.post("/api/v1/auth/token", data={"username": "clerk", "password": PASSWORD}).json()["access_token"]
+    assert c.post("/api/v1/requests", json=body, headers={"Authorization": f"Bearer {bearer}"}).status_code == 201
+    # a logout without the token is refused
+    login(c, "clerk")
+    assert c.post("/console/logout", data={"csrf_token": "x"}, headers={"Origin": BASE}).status_code == 403
+
+
+def test_each_page_renders_for_its_roles_in_korean(app_env):
+    c = app_env
+    allowed = {"/console": {"clerk", "privacy_officer", "center_head", "operator", "auditor"},
+               "/console/requests/new": {"clerk", "privacy_officer"},
+               "/console/footage": {"clerk", "privacy_officer", "center_head", "operator", "auditor"},
+               "/console/cameras": set(ROLES),
+               "/console/approvals": {"privacy_officer", "center_head"},
+               "/console/ledger": {"auditor", "privacy_officer", "admin"},
+               "/console/records": {"privacy_officer", "center_head", "clerk", "auditor"}}
+    for role in ROLES:
+        c.cookies.clear()
+        login(c, role)
+        for path in PAGES:
+            r = c.get(path)
+            assert r.status_code == (200 if role in allowed[path] else 403), (role, path, r.status_code)
+            assert 'lang="ko"' in r.text and "로그아웃" in r.text
+            if r.status_code == 403:
+                assert "만 쓸 수 있습니다" in r.text
+            # every menu link answers (no dead link) and no page loads anything from elsewhere
+            assert not re.search(r'(src|href)="(https?:)?//', r.text), (path, "external resource")
+        for href in re.findall(r'<li><a href="(/console[^"]*)"', c.get("/console/cameras").text):
+            assert c.get(href).status_code == 200, (role, href)
+
+
+def test_queue_sorted_by_due_date_with_days_left(app_env):
+    from redactor import db
+    from redactor.db import utcnow
+    from redactor.disclosure.service import receive_request
+
+    now = utcnow()
+    with db.session_scope() as s:
+        for name, days_ago in (("박지훈", 2), ("이서연", 12), ("최유진", 10), ("정하늘", 8)):
+            receive_request(s, kind="열람", requester_name=name, period_from=now - dt.timedelta(days=20),
+                            period_to=now - dt.timedelta(days=19), camera_location="오산시 원동 1",
+                            purpose="본인 확인", received_by="clerk", received_at=now - dt.timedelta(days=days_ago))
+    c = app_env
+    login(c, "clerk")
+    page = c.get("/console").text
+    order = [n for n in re.findall(r"<td>(박지훈|이서연|최유진|정하늘)</td>", page)]
+    assert order == ["이서연", "최유진", "정하늘", "박지훈"]
+    assert "기한 경과 (D+2)" in page and "D-day" in page and "D-2" in page and "D-8" in page
+    assert "기한 경과 <strong id=\"overdue-count\" class=\"late\">1</strong>" in page
+    late = c.get("/console", params={"status": "overdue"}).text
+    assert "이서연" in late and "박지훈" not in late
+    assert "박지훈" in c.get("/console", params={"q": "박지훈"}).text
+    assert "박지훈" not in c.get("/console", params={"kind": "삭제"}).text
