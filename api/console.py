@@ -23,7 +23,7 @@ from api.deps import STAFF, client_address, db
 from redactor.auth import accounts, tokens
 from redactor.db import utcnow
 from redactor.disclosure.models import DisclosureRequest, Outcome, Provision, Release, RequestKind, Role, User
-from redactor.jobs.models import Job, JobKind
+from redactor.jobs.models import Job, JobKind, KeepSet
 from redactor.registry.models import Camera, Purpose, Recording
 
 HERE = Path(__file__).parent
@@ -311,8 +311,10 @@ def review(request: Request, job_id: str, user: User | None = Depends(page_user)
                       what=f"분석 {job_id}")
     req = session.get(DisclosureRequest, job.request_id) if job is not None and job.request_id else None
     renders = _jobs(session, JobKind.render, parent_id=job_id) if job is not None else []
+    last = session.scalar(select(KeepSet).where(KeepSet.analysis_id == job_id).order_by(KeepSet.id.desc()).limit(1))
     return render(request, session, user, "review.html", (Role.clerk, Role.privacy_officer, Role.operator),
-                  "분석 검토", job=job, req=req, renders=renders,
+                  "분석 검토", job=job, req=req, renders=renders, keep=",".join(map(str, last.tracks)) if last else "",
+                  keep_set_id=last.id if last else "",
                   can_edit=user is not None and Role(user.role) in REVIEWERS)
 
 

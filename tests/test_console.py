@@ -149,3 +149,48 @@ def test_queue_sorted_by_due_date_with_days_left(app_env):
     assert "이서연" in late and "박지훈" not in late
     assert "박지훈" in c.get("/console", params={"q": "박지훈"}).text
     assert "박지훈" not in c.get("/console", params={"kind": "삭제"}).text
+
+
+def test_intake_form_has_every_field_of_the_form_and_pages_of_a_request(app_env):
+    c = app_env
+    login(c, "admin")
+    token = csrf(c.get("/console/cameras").text)
+    cam = c.post("/api/v1/cameras", headers={"Origin": BASE, "X-CSRF-Token": token}, json={
+        "code": "OS-0101", "location": "오산시 원동 1", "department": "안전정책과", "officer": "과장",
+        "staff": "관제팀장",
+        "purpose": "사회안정"})
+    assert cam.status_code == 201, cam.text
+    assert "OS-0101" in c.get("/console/cameras").text
+    c.cookies.clear()
+    login(c, "clerk")
+    page = c.get("/console/requests/new").text
+    for name in ("kind", "requester_name", "requester_phone", "requester_birth", "requester_relation",
+                 "requester_address", "subject_name", "subject_phone", "subject_birth", "subject_address",
+                 "period_from", "period_to", "camera_id", "camera_location", "purpose", "received_at"):
+        assert f'name="{name}"' in page, name
+    # every input has its label
+    for ident in re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"', page):
+        assert f'for="{ident}"' in page, ident
+    assert "별지 제4호" in page and "OS-0101" in page
+    token = csrf(page)
+    r = c.post("/api/v1/requests", headers={"Origin": BASE, "X-CSRF-Token": token}, json={
+        "kind": "열람", "requester_name": "김민수", "period_from": "2026-03-02T18:00:00+09:00",
+        "period_to": "2026-03-02T19:00:00+09:00", "camera_location": "오산시 원동 1", "camera_id": cam.json()["id"],
+        "purpose": "본인 확인"})
+    assert r.status_code == 201
+    # the API's validation answers in Korean first, per field (the page's script puts it beside the field)
+    bad = c.post("/api/v1/requests", headers={"Origin": BASE, "X-CSRF-Token": token}, json={"kind": "열람"})
+    assert bad.status_code == 422 and any(e["msg_ko"] == "필수 항목입니다" for e in bad.json()["errors"])
+    detail = c.get(f"/console/requests/{r.json()['id']}")
+    assert detail.status_code == 200 and "D-10" in detail.text and "김민수" in detail.text
+    assert "이 청구의 영상 찾기·올리기" in detail.text and "마스킹을 위한 연기" in detail.text
+    footage = c.get("/console/footage", params={"request_id": r.json()["id"]})
+    assert footage.status_code == 200 and 'id="upload-bar"' in footage.text and "2026-03-02T18:00" in footage.text
+    assert c.get("/console/requests/999").status_code == 404
+    assert "찾을 수 없습니다" in c.get("/console/analyses/" + "0" * 32).text
+    # the static files answer, and the vendored nothing-from-outside rule holds for scripts too
+    for name in ("console.js", "console.css", "intake.js", "review.js", "footage.js", "request.js", "render.js"):
+        s = c.get(f"/console/static/{name}")
+        assert s.status_code == 200 and "http://" not in s.text and "https://" not in s.text, name
+    # `/` leads to the console
+    assert c.get("/", follow_redirects=False).headers["location"] == "/console"
