@@ -194,3 +194,12 @@ def test_intake_form_has_every_field_of_the_form_and_pages_of_a_request(app_env)
         assert s.status_code == 200 and "http://" not in s.text and "https://" not in s.text, name
     # `/` leads to the console
     assert c.get("/", follow_redirects=False).headers["location"] == "/console"
+
+
+def test_every_template_compiles():
+    from api.console import HERE, templates
+
+    names = [p.name for p in (HERE / "templates" / "console").glob("*.html")]
+    assert len(names) >= 14
+    for name in names:
+        templates.env.get_template(f"console/{name}")
