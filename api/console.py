@@ -51,8 +51,8 @@ RECORDS = (Role.privacy_officer, Role.center_head, Role.clerk, Role.auditor)
 # (path, label, roles): the menu; every page is reachable from the first one a role sees
 MENU = [("/console", "요청 목록", READERS), ("/console/requests/new", "청구 접수", (Role.clerk, Role.privacy_officer)),
         ("/console/footage", "영상 찾기·올리기", READERS), ("/console/cameras", "카메라(별지 1호)", tuple(Role)),
-        ("/console/approvals", "결정·승인", APPROVERS), ("/console/ledger", "관리대장(별지 2호)", LEDGER),
-        ("/console/records", "보존·파기 점검", RECORDS)]
+        ("/console/approvals", "결정·승인", APPROVERS), ("/console/provisions", "이용·제공(제32조)", READERS),
+        ("/console/ledger", "관리대장(별지 2호)", LEDGER), ("/console/records", "보존·파기 점검", RECORDS)]
 
 
 def kst(t: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -350,6 +350,40 @@ def approvals(request: Request, user: User | None = Depends(page_user), session:
                   if not p.approvals]
     return render(request, session, user, "approvals.html", APPROVERS, "결정·승인", waiting=waiting,
                   provisions=provisions)
+
+
+@router.get("/provisions", response_class=HTMLResponse)
+def provisions(request: Request, user: User | None = Depends(page_user), session: Session = Depends(db)) -> Response:
+    from redactor.disclosure.rules import PROVISION_GROUNDS
+
+    rows = list(session.scalars(select(Provision).order_by(Provision.id.desc()).limit(200)))
+    cams = list(session.scalars(select(Camera).order_by(Camera.code)))
+    can_propose = user is not None and Role(user.role) in (Role.clerk, Role.operator, Role.privacy_officer)
+    return render(request, session, user, "provisions.html", READERS, "이용·제공 (제32조)", rows=rows, cameras=cams,
+                  grounds=PROVISION_GROUNDS, can_propose=can_propose)
+
+
+@router.get("/provisions/{provision_id}", response_class=HTMLResponse)
+def provision_page(request: Request, provision_id: int, user: User | None = Depends(page_user),
+                   session: Session = Depends(db)) -> Response:
+    from redactor.disclosure.models import HandoverPackage
+    from redactor.disclosure.rules import POLICE_GROUNDS, PROVISION_GROUNDS
+
+    prov = session.get(Provision, provision_id)
+    if prov is None and user is not None:
+        return render(request, session, user, "missing.html", READERS, "찾을 수 없음", status_code=404,
+                      what=f"제공 {provision_id}")
+    releases = list(session.scalars(select(Release).where(Release.provision_id == provision_id)
+                                    .order_by(Release.id.desc()))) if prov else []
+    packages = _jobs(session, JobKind.package, provision_id=provision_id) if prov else []
+    records = {p.job_id: p for p in session.scalars(select(HandoverPackage)
+                                                   .where(HandoverPackage.provision_id == provision_id))}
+    renders = [j for j in session.scalars(select(Job).where(Job.kind == JobKind.render, Job.status == "done")
+                                          .order_by(Job.created_at.desc()).limit(50))] if prov else []
+    officer = user is not None and Role(user.role) in APPROVERS
+    return render(request, session, user, "provision.html", READERS, f"제공 {provision_id}", prov=prov,
+                  releases=releases, packages=packages, records=records, renders=renders, can_approve=officer,
+                  grounds=PROVISION_GROUNDS, police=prov is not None and prov.ground in POLICE_GROUNDS)
 
 
 # --- records ---------------------------------------------------------------------------------------------------

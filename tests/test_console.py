@@ -15,7 +15,7 @@ PASSWORD = "a-long-password"
 ROLES = ("clerk", "privacy_officer", "center_head", "operator", "auditor", "admin")
 BASE = "http://testserver"
 PAGES = ["/console", "/console/requests/new", "/console/footage", "/console/cameras", "/console/approvals",
-         "/console/ledger", "/console/records"]
+         "/console/ledger", "/console/records", "/console/provisions"]
 
 
 @pytest.fixture
@@ -111,7 +111,8 @@ def test_each_page_renders_for_its_roles_in_korean(app_env):
                "/console/cameras": set(ROLES),
                "/console/approvals": {"privacy_officer", "center_head"},
                "/console/ledger": {"auditor", "privacy_officer", "admin"},
-               "/console/records": {"privacy_officer", "center_head", "clerk", "auditor"}}
+               "/console/records": {"privacy_officer", "center_head", "clerk", "auditor"},
+               "/console/provisions": {"clerk", "privacy_officer", "center_head", "operator", "auditor"}}
     for role in ROLES:
         c.cookies.clear()
         login(c, role)
@@ -187,6 +188,15 @@ def test_intake_form_has_every_field_of_the_form_and_pages_of_a_request(app_env)
     footage = c.get("/console/footage", params={"request_id": r.json()["id"]})
     assert footage.status_code == 200 and 'id="upload-bar"' in footage.text and "2026-03-02T18:00" in footage.text
     assert c.get("/console/requests/999").status_code == 404
+    # a provision proposed through the API shows on its page, with the approval it waits for
+    prov = c.post("/api/v1/provisions", headers={"Origin": BASE, "X-CSRF-Token": token}, json={
+        "ground": 6, "recipient_agency": "오산경찰서", "recipient_officer": "홍길동", "recipient_rank": "경위",
+        "camera_id": cam.json()["id"], "purpose": "절도 사건 수사", "period_from": "2026-03-02T18:00:00+09:00",
+        "period_to": "2026-03-02T19:00:00+09:00"})
+    assert prov.status_code == 201, prov.text
+    shown = c.get(f"/console/provisions/{prov.json()['id']}")
+    assert shown.status_code == 200 and "오산경찰서" in shown.text and "아직 승인이 없습니다" in shown.text
+    assert "인계 꾸러미와 파기 확인" in shown.text
     assert "찾을 수 없습니다" in c.get("/console/analyses/" + "0" * 32).text
     # the static files answer, and the vendored nothing-from-outside rule holds for scripts too
     for name in ("console.js", "console.css", "intake.js", "review.js", "footage.js", "request.js", "render.js"):

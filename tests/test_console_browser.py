@@ -190,13 +190,18 @@ def test_clerk_to_release_in_the_browser(server, browser, shots, short_clip):
     page.wait_for_selector("#frame", timeout=600_000)  # the page reloads itself when the analysis is done
     page.wait_for_selector("#tracks li")
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    # keep the requester: a click on the largest person in frame 0
-    x, y, picked = _box_centre(server, cookies, aid, 0)
+    # keep the requester: a click on the largest person at frame 8 (reached with the scrubber's number field)
+    page.fill("#frame-no", "8")
+    page.dispatch_event("#frame-no", "change")
+    page.wait_for_function("() => document.getElementById('frame').src.includes('/frames/8.jpg')")
+    x, y, picked = _box_centre(server, cookies, aid, 8)
     img = page.locator("#frame")
     size = img.evaluate("i => [i.naturalWidth, i.naturalHeight, i.clientWidth, i.clientHeight]")
     img.click(position={"x": x * size[2] / size[0], "y": y * size[3] / size[1]})
     page.wait_for_function("() => Number(document.getElementById('kept-count').textContent) > 0")
     assert "유지합니다" in page.inner_text("#message")
+    page.wait_for_function("() => document.getElementById('frame').src.includes('keep_set_id=') && "
+                           "document.getElementById('frame').complete")
     shoot(page, shots, "11-review-kept")
     # a missed face: a box drawn with the keyboard's coordinate form, at frame 5
     page.fill("#frame-no", "5")

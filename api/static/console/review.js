@@ -188,5 +188,8 @@
       location.href = `/console/renders/${end.id}`;
     } catch (err) { Console.fail(err); go.disabled = false; }
   });
-  load().catch(Console.fail);
+  load().then(() => {
+    const m = /^#frame-(\d+)$/.exec(location.hash);  // a link from the render's report: that frame
+    if (m) showFrame(Number(m[1]));
+  }).catch(Console.fail);
 })();
