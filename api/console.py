@@ -23,6 +23,7 @@ from api.deps import STAFF, client_address, db
 from redactor.auth import accounts, tokens
 from redactor.db import utcnow
 from redactor.disclosure.models import DisclosureRequest, Outcome, Provision, Release, RequestKind, Role, User
+from redactor.disclosure.rules import REFUSAL_GROUNDS
 from redactor.jobs.models import Job, JobKind, KeepSet
 from redactor.registry.models import Camera, Purpose, Recording
 
@@ -89,8 +90,9 @@ def request_status(r: DisclosureRequest) -> str:
 
 
 templates.env.filters["kst"] = kst
-templates.env.globals.update(ROLE_KO=ROLE_KO, OUTCOME_KO=OUTCOME_KO, JOB_STATUS_KO=JOB_STATUS_KO,
-                             d_label=d_label, days_left=days_left, request_status=request_status)
+templates.env.globals.update(REFUSAL_GROUNDS=REFUSAL_GROUNDS, ROLE_KO=ROLE_KO, OUTCOME_KO=OUTCOME_KO,
+                             JOB_STATUS_KO=JOB_STATUS_KO, d_label=d_label, days_left=days_left,
+                             request_status=request_status)
 
 
 class LoginRequired(Exception):
@@ -128,10 +130,31 @@ def render(request: Request, session: Session, user: User | None, name: str, all
         ctx["deadlines"] = _deadlines(session)
     if role not in allowed:
         names = ", ".join(ROLE_KO[Role(r).value] for r in allowed)
-        return templates.TemplateResponse(request, "console/forbidden.html", ctx | {"allowed": names},
-                                          status_code=403, headers=PAGE_HEADERS)
-    return templates.TemplateResponse(request, f"console/{name}", ctx | context, status_code=status_code,
-                                      headers=PAGE_HEADERS)
+        response = templates.TemplateResponse(request, "console/forbidden.html", ctx | {"allowed": names},
+                                              status_code=403, headers=PAGE_HEADERS)
+    else:
+        response = templates.TemplateResponse(request, f"console/{name}", ctx | context, status_code=status_code,
+                                              headers=PAGE_HEADERS)
+    _renew(request, response, user, token)
+    return response
+
+
+def _renew(request: Request, response: Response, user: User, token: str) -> None:
+    """A page shown renews the session once half its lifetime is gone (a clerk at work is not logged out mid-review;
+    an idle tab still is, a lifetime after its last page). The page's CSRF value follows the new token."""
+    import jwt
+
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+        left, life = claims["exp"] - utcnow().timestamp(), claims["exp"] - claims["iat"]
+    except (jwt.PyJWTError, KeyError, TypeError):
+        return
+    if left < life / 2:
+        fresh, seconds = tokens.issue(user.id, user.username)
+        cookies.set_session(request, response, fresh, seconds)
+        body = response.body.replace(cookies.csrf_token(token).encode(), cookies.csrf_token(fresh).encode())
+        response.body = body
+        response.headers["content-length"] = str(len(body))
 
 
 # --- login -----------------------------------------------------------------------------------------------------

@@ -213,3 +213,24 @@ def test_every_template_compiles():
     assert len(names) >= 14
     for name in names:
         templates.env.get_template(f"console/{name}")
+
+
+def test_a_page_renews_a_session_past_half_its_life(app_env):
+    from redactor import db
+    from redactor.auth import tokens
+    from redactor.disclosure.models import User
+
+    c = app_env
+    with db.session_scope() as s:
+        clerk = s.query(User).filter_by(username="clerk").one()
+        uid = clerk.id
+    old, _ = tokens.issue(uid, "clerk", now=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10))  # of 15
+    c.cookies.set("redactor_session", old, domain="testserver.local")
+    page = c.get("/console")
+    assert page.status_code == 200 and "redactor_session=" in page.headers.get("set-cookie", "")
+    fresh = page.cookies.get("redactor_session")
+    c.cookies.clear()
+    c.cookies.set("redactor_session", fresh, domain="testserver.local")
+    assert fresh != old and csrf(page.text) == __import__("api.cookies").cookies.csrf_token(fresh)
+    again = c.get("/console")
+    assert "set-cookie" not in again.headers  # a fresh session is not renewed again

@@ -5,7 +5,8 @@ the top of the queue with its D-10; axe-core (vendored from npm, tests/vendor/ax
 violation on the main pages at 1280x800, and no page asks for anything outside the machine. The long walk (slow):
 intake, a real clip uploaded, the analysis followed, the requester kept by a click in the frame, a missed box added,
 the render with its audit; the privacy officer grants, releases, makes the link; the clip is downloaded.
-Each page is written as a screenshot under $REDACTOR_CONSOLE_SHOTS (default: the test's tmp folder)."""
+Each page is written as a screenshot under $REDACTOR_CONSOLE_SHOTS (default: build/console-shots/<test>, the CI
+artifact; build/ is not tracked)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's ch
 
 
 @pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("REDACTOR_CONSOLE_SHOTS") or tmp_path / "shots")
+def shots(request) -> Path:
+    root = Path(os.environ.get("REDACTOR_CONSOLE_SHOTS") or Path(__file__).parents[1] / "build" / "console-shots")
+    folder = root / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
