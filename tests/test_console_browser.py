@@ -104,9 +104,9 @@ def login_keyboard(page, base: str, who: str) -> None:
     assert page.locator("button", has_text="로그아웃").count() == 1
 
 
-def file_request(page, base: str, name: str, start: dt.datetime, end: dt.datetime) -> int:
+def file_request(page, base: str, name: str, start: dt.datetime, end: dt.datetime, keys: bool = True) -> int:
     page.goto(f"{base}/console/requests/new")
-    page.click("#intake button[type=submit]")  # empty: Korean messages beside the fields, nothing filed
+    press(page, "#intake button[type=submit]", keys)  # empty: Korean messages beside the fields, nothing filed
     assert "청구인 성명을(를) 적어 주십시오." in page.inner_text("#requester_name-error")
     assert page.get_attribute("#requester_name", "aria-invalid") == "true"
     assert "입력을 확인해 주십시오" in page.inner_text("#message")
@@ -118,11 +118,11 @@ def file_request(page, base: str, name: str, start: dt.datetime, end: dt.datetim
     page.fill("#period_to", start.strftime("%Y-%m-%dT%H:%M"))
     page.select_option("#camera_id", label="OS-0101 · 오산시 원동 1")
     page.fill("#purpose", "본인이 찍힌 영상 확인 (분실물)")
-    page.click("#intake button[type=submit]")
+    press(page, "#intake button[type=submit]", keys)
     assert "기록기간의 끝은 시작보다 뒤여야 합니다." in page.inner_text("#period_to-error")
     page.fill("#period_to", end.strftime("%Y-%m-%dT%H:%M"))
     assert page.input_value("#camera_location") == "오산시 원동 1"
-    page.click("#intake button[type=submit]")
+    press(page, "#intake button[type=submit]", keys)
     page.wait_for_url(re.compile(r"/console/requests/\d+"))
     return int(re.search(r"/requests/(\d+)", page.url).group(1))
 
@@ -134,6 +134,14 @@ def test_clerk_files_a_request_and_main_pages_pass_axe(server, browser, shots):
     assert axe(page) == [], "login"
     shoot(page, shots, "01-login")
     login_keyboard(page, server, "clerk")
+    # the keyboard reaches every menu entry, in order, with a visible focus
+    menu = page.eval_on_selector_all("nav a", "els => els.map(e => e.getAttribute('href'))")
+    assert len(menu) >= 5
+    reached = []
+    for _ in range(len(menu) + 4):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("() => document.activeElement.getAttribute('href')"))
+    assert list(dict.fromkeys(h for h in reached if h in menu)) == menu, reached
     now = dt.datetime.now(KST)
     rid = file_request(page, server, "김민수", now - dt.timedelta(hours=2), now)
     assert "D-10" in page.inner_text("#due") and "김민수" in page.content()
@@ -176,45 +184,66 @@ def _box_centre(server: str, cookies: dict, aid: str, n: int) -> tuple[float, fl
     return (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, t
 
 
+def press(page, selector: str, keys: bool, key: str = "Enter") -> None:
+    """Act on a control: by the keyboard alone (focus, then Enter or Space), or by the mouse."""
+    if keys:
+        page.focus(selector)
+        page.keyboard.press(key)
+    else:
+        page.click(selector)
+
+
 @pytest.mark.slow  # analysis, render (identity guard, audit) and release of a real clip on the CPU: minutes
-def test_clerk_to_release_in_the_browser(server, browser, shots, short_clip):
+@pytest.mark.parametrize("keys", [False, True], ids=["mouse", "keyboard"])
+def test_clerk_to_release_in_the_browser(server, browser, shots, short_clip, keys):
     outside: list[str] = []
     page = new_page(browser, server, outside)
     login_keyboard(page, server, "clerk")
     now = dt.datetime.now(KST)
-    rid = file_request(page, server, "김민수", now - dt.timedelta(hours=2), now + dt.timedelta(hours=1))
-    page.click("text=이 청구의 영상 찾기·올리기")
-    page.set_input_files("#u-file", str(short_clip))
-    page.click("#upload-form button[type=submit]")
+    rid = file_request(page, server, "김민수", now - dt.timedelta(hours=2), now + dt.timedelta(hours=1), keys)
+    press(page, "text=이 청구의 영상 찾기·올리기", keys)
+    page.wait_for_selector("#u-file")
+    if keys:  # the file input opens its chooser from the keyboard too
+        page.focus("#u-file")
+        with page.expect_file_chooser() as chooser:
+            page.keyboard.press("Space")
+        chooser.value.set_files(str(short_clip))
+    else:
+        page.set_input_files("#u-file", str(short_clip))
+    press(page, "#upload-form button[type=submit]", keys)
     page.wait_for_url(re.compile(r"/console/analyses/[0-9a-f]+"), timeout=120_000)
     shoot(page, shots, "10-analysis-running")
     aid = page.url.rsplit("/", 1)[1]
     page.wait_for_selector("#frame", timeout=600_000)  # the page reloads itself when the analysis is done
     page.wait_for_selector("#tracks li")
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    # keep the requester: a click on the largest person at frame 8 (reached with the scrubber's number field)
+    # keep the requester at frame 8 (reached with the scrubber's number field): a click on the largest person there,
+    # or, from the keyboard, their row's checkbox
     page.fill("#frame-no", "8")
     page.dispatch_event("#frame-no", "change")
     page.wait_for_function("() => document.getElementById('frame').src.includes('/frames/8.jpg')")
     x, y, picked = _box_centre(server, cookies, aid, 8)
-    img = page.locator("#frame")
-    size = img.evaluate("i => [i.naturalWidth, i.naturalHeight, i.clientWidth, i.clientHeight]")
-    img.click(position={"x": x * size[2] / size[0], "y": y * size[3] / size[1]})
+    if keys:
+        press(page, f"#keep-{picked['id']}", keys, "Space")
+    else:
+        img = page.locator("#frame")
+        size = img.evaluate("i => [i.naturalWidth, i.naturalHeight, i.clientWidth, i.clientHeight]")
+        img.click(position={"x": x * size[2] / size[0], "y": y * size[3] / size[1]})
     page.wait_for_function("() => Number(document.getElementById('kept-count').textContent) > 0")
     assert "유지합니다" in page.inner_text("#message")
     page.wait_for_function("() => document.getElementById('frame').src.includes('keep_set_id=') && "
                            "document.getElementById('frame').complete")
     shoot(page, shots, "11-review-kept")
-    # a missed face: a box drawn with the keyboard's coordinate form, at frame 5
+    # a missed face: a box given by the coordinate form, at frame 5
     page.fill("#frame-no", "5")
     page.dispatch_event("#frame-no", "change")
     for ident, v in (("#bx1", 10), ("#by1", 10), ("#bx2", 40), ("#by2", 44)):
         page.fill(ident, str(v))
-    page.click("#box-form button[type=submit]")
+    press(page, "#box-form button[type=submit]", keys)
     page.wait_for_function("() => document.getElementById('revision').textContent === '1'")
     assert "상자를 추가했습니다" in page.inner_text("#message")
     shoot(page, shots, "12-review-box")
-    page.click("#render")
+    press(page, "#render", keys)
     page.wait_for_url(re.compile(r"/console/renders/[0-9a-f]+"), timeout=900_000)
     shoot(page, shots, "13-render")
     verdict = page.inner_text("#audit-verdict")
@@ -226,17 +255,20 @@ def test_clerk_to_release_in_the_browser(server, browser, shots, short_clip):
     login_keyboard(officer, server, "privacy_officer")
     officer.goto(f"{server}/console/approvals")
     shoot(officer, shots, "14-approvals")
-    officer.click(f"button.grant[data-request='{rid}']")
-    officer.wait_for_load_state()
+    with officer.expect_navigation():
+        press(officer, f"button.grant[data-request='{rid}']", keys)
+    assert "결정을 기다리는 청구가 없습니다" in officer.content()
     officer.goto(render_url)
-    officer.click("#release-form button[type=submit]")
+    press(officer, "#release-form button[type=submit]", keys)
     officer.wait_for_selector("#download-link", timeout=300_000)
     shoot(officer, shots, "15-released")
     url = officer.get_attribute("#download-link", "href")
     got = httpx.get(url, timeout=60)
     assert got.status_code == 200 and len(got.content) > 1000 and got.content[4:8] == b"ftyp"
     (shots / "released.mp4").write_bytes(got.content)
+    officer.goto(f"{server}/console/requests/{rid}")
+    assert "허용" in officer.inner_text("#due") and "통지서(PDF)" in officer.content()
     officer.goto(f"{server}/console/ledger")
-    assert "열람" in officer.content() or "제공" in officer.content()
+    assert officer.locator("table.grid tbody tr").count() >= 1 and "기록이 없습니다" not in officer.content()
     shoot(officer, shots, "16-ledger")
     assert outside == [], outside
