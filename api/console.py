@@ -290,7 +290,8 @@ def footage(request: Request, camera_id: int | None = None, start: str = "", end
     can_upload = user is not None and Role(user.role) in (Role.clerk, Role.operator, Role.privacy_officer)
     return render(request, session, user, "footage.html", READERS, "영상 찾기·올리기", cameras=cams,
                   recordings=list(session.scalars(q)), camera_id=camera_id, start=start, end=end, req=req,
-                  can_upload=can_upload, bad_span=bool(start and not s or end and not e))
+                  can_upload=can_upload, bad_span=bool(start and not s or end and not e),
+                  can_hold=user is not None and Role(user.role) in APPROVERS)
 
 
 # --- a request, its analyses and renders -----------------------------------------------------------------------
@@ -434,7 +435,8 @@ def records(request: Request, user: User | None = Depends(page_user), session: S
                                 .order_by(Recording.expires_at).limit(200)))
     holds = list(session.scalars(select(Hold).where(Hold.released_at.is_(None)).order_by(Hold.id.desc()).limit(200)))
     return render(request, session, user, "records.html", RECORDS, "보존·파기 점검", expiring=soon, holds=holds,
-                  packages=overdue_destructions(session), now=now)
+                  packages=overdue_destructions(session), now=now,
+                  can_hold=user is not None and Role(user.role) in APPROVERS)
 
 
 def install(app) -> None:

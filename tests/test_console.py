@@ -10,6 +10,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from services import *  # noqa: F403  (short_clip)
 
 PASSWORD = "a-long-password"
 ROLES = ("clerk", "privacy_officer", "center_head", "operator", "auditor", "admin")
@@ -234,3 +235,41 @@ def test_a_page_renews_a_session_past_half_its_life(app_env):
     assert fresh != old and csrf(page.text) == __import__("api.cookies").cookies.csrf_token(fresh)
     again = c.get("/console")
     assert "set-cookie" not in again.headers  # a fresh session is not renewed again
+
+
+def test_footage_found_uploaded_held_and_released_from_hold(app_env, short_clip):
+    c = app_env
+    login(c, "admin")
+    token = csrf(c.get("/console/cameras").text)
+    cam = c.post("/api/v1/cameras", headers={"Origin": BASE, "X-CSRF-Token": token}, json={
+        "code": "OS-0202", "location": "오산시 궐동 2", "department": "안전정책과", "officer": "과장",
+        "staff": "관제팀장", "purpose": "사회안정"}).json()
+    c.cookies.clear()
+    login(c, "clerk")
+    token = csrf(c.get("/console/footage").text)
+    at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).astimezone(dt.timezone(dt.timedelta(hours=9)))
+    at = at.replace(second=0, microsecond=0)
+    with open(short_clip, "rb") as fh:  # what the page's XMLHttpRequest sends
+        rec = c.post("/api/v1/recordings", headers={"Origin": BASE, "X-CSRF-Token": token},
+                     data={"camera_id": str(cam["id"]), "start_at": at.isoformat()},
+                     files={"file": ("clip.mp4", fh, "video/mp4")})
+    assert rec.status_code == 201, rec.text
+    span = {"camera_id": cam["id"], "start": (at - dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M"),
+            "end": (at + dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")}
+    found = c.get("/console/footage", params=span)
+    assert found.status_code == 200 and at.strftime("%Y-%m-%d %H:%M:00") in found.text
+    assert 'class="hold-form' not in found.text
+    later = {"camera_id": cam["id"], "start": (at + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+             "end": (at + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")}
+    assert "조건에 맞는 영상이 없습니다" in c.get("/console/footage", params=later).text
+    assert "형식이 올바르지 않습니다" in c.get("/console/footage", params={"start": "어제"}).text
+    c.cookies.clear()
+    login(c, "privacy_officer")
+    page = c.get("/console/footage", params={"camera_id": cam["id"]}).text
+    assert 'class="hold-form' in page
+    token = csrf(page)
+    hold = c.post(f"/api/v1/recordings/{rec.json()['id']}/holds", headers={"Origin": BASE, "X-CSRF-Token": token},
+                  json={"reason": "수사기관 보존 요청"})
+    assert hold.status_code == 201, hold.text
+    records = c.get("/console/records").text
+    assert "수사기관 보존 요청" in records and "보존 해제" in records
