@@ -75,7 +75,8 @@ const Console = (() => {
   function progressOf(job, bar, label) {
     const p = job.progress || {};
     bar.max = p.frames_total || 1; bar.value = p.frames_total ? p.frames_done : (job.status === "done" ? 1 : 0);
-    label.textContent = `${stepKo(job.status === "running" ? p.step : job.status)} · ${p.frames_done || 0}/${p.frames_total || "?"} 프레임`;
+    const step = stepKo(job.status === "running" ? p.step : job.status);
+    label.textContent = p.frames_total ? `${step} · ${p.frames_done || 0}/${p.frames_total} 프레임` : step;
   }
   // ISO with the Korean offset, from a datetime-local value (the clerk types KST)
   const kstIso = (v) => v ? (v.length === 16 ? v + ":00" : v) + "+09:00" : null;
