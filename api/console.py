@@ -12,14 +12,14 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import cookies
-from api.deps import STAFF, client_address, db
+from api.deps import STAFF, client_address, current_user, db
 from redactor.auth import accounts, tokens
 from redactor.db import utcnow
 from redactor.disclosure.models import DisclosureRequest, Outcome, Provision, Release, RequestKind, Role, User
@@ -95,19 +95,15 @@ templates.env.globals.update(REFUSAL_GROUNDS=REFUSAL_GROUNDS, ROLE_KO=ROLE_KO, O
                              request_status=request_status)
 
 
-class LoginRequired(Exception):
-    pass
-
-
 def page_user(request: Request, session: Session = Depends(db)) -> User | None:
-    token = request.cookies.get(cookies.COOKIE)
-    if not token:
+    """The account behind the console's cookie, by the API's own check (api.deps.current_user: whatever it checks of
+    a token and an account holds for the pages too); None sends the page to the login form."""
+    if not request.cookies.get(cookies.COOKIE):
         return None
     try:
-        user = session.get(User, tokens.read(token))
-    except tokens.TokenInvalid:
+        return current_user(request, None, session)
+    except HTTPException:
         return None
-    return None if user is None or user.disabled else user
 
 
 def _deadlines(session: Session) -> dict:
