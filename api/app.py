@@ -17,6 +17,7 @@ from api.routers import (
     analyses,
     auth,
     cameras,
+    confirmations,
     decisions,
     edits,
     frames,
@@ -144,7 +145,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(links.router)
     console.install(app)
     for module in (auth, users, cameras, recordings, requests, decisions, analyses, frames, proposals, edits,
-                   reviews, renders, provisions, releases, ledger):
+                   reviews, confirmations, renders, provisions, releases, ledger):
         app.include_router(module.router, prefix=API)
     return app
 

@@ -273,3 +273,67 @@ def test_footage_found_uploaded_held_and_released_from_hold(app_env, short_clip)
     assert hold.status_code == 201, hold.text
     records = c.get("/console/records").text
     assert "수사기관 보존 요청" in records and "보존 해제" in records
+
+
+def _jobs_for_render_page(status: str) -> tuple[str, int]:
+    """An analysis, its keep-set and a render with an identity report, as the workers leave them."""
+    import json
+
+    from redactor import db
+    from redactor.db import utcnow
+    from redactor.disclosure.service import receive_request
+    from redactor.jobs import service
+    from redactor.jobs.models import KeepSet
+
+    with db.session_scope() as s:
+        now = utcnow()
+        req = receive_request(s, kind="열람", requester_name="김민수", period_from=now - dt.timedelta(hours=2),
+                              period_to=now, camera_location="오산시 원동 1", purpose="본인 확인", received_by="clerk")
+        s.flush()
+        analysis = service.create(s, "analyze", "clerk", request_id=req.id)
+        analysis.status, analysis.result_json = "done", json.dumps({"frames": 20})
+        k = KeepSet(analysis_id=analysis.id, track_ids="[3]", reason="청구인", chosen_by="clerk")
+        s.add(k)
+        s.flush()
+        render = service.create(s, "render", "clerk", {"keep_set_id": k.id, "style": "solid"}, parent_id=analysis.id,
+                                request_id=req.id)
+        found = {"frame": 7, "label": "face", "box": [1.0, 2.0, 30.0, 40.0], "score": 0.81}
+        findings = [found] if status == "blocked" else []
+        render.status, render.result_json = status, json.dumps({
+            "findings": findings, "identity_check": {"verified": False},
+            "masked_for_identity": [{"track": 3, "reason": "face unverified", "frames": [5, 6, 7],
+                                     "ranges": [[5, 7]]}]})
+        return render.id, k.id
+
+
+def test_render_page_shows_the_audit_and_the_unverified_frames_to_confirm(app_env):
+    c = app_env
+    rid, ks = _jobs_for_render_page("done")
+    login(c, "clerk")
+    page = c.get(f"/console/renders/{rid}")
+    assert page.status_code == 200 and "감사 통과" in page.text and "5-7" in page.text and "청구인 맞음" in page.text
+    assert 'id="rerender"' in page.text and "release-form" not in page.text  # the clerk does not release
+    token = csrf(page.text)
+    ok = c.post(f"/api/v1/keep-sets/{ks}/confirmations", headers={"Origin": BASE, "X-CSRF-Token": token},
+                json={"first": 5, "last": 7, "track": 3, "note": "얼굴 확인"})
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["by"] == "clerk" and (ok.json()["first"], ok.json()["last"]) == (5, 7)
+    listed = c.get(f"/api/v1/keep-sets/{ks}/confirmations").json()
+    assert [(x["first"], x["last"], x["track"]) for x in listed] == [(5, 7, 3)]
+    beyond = c.post(f"/api/v1/keep-sets/{ks}/confirmations", headers={"Origin": BASE, "X-CSRF-Token": token},
+                    json={"first": 5, "last": 30})
+    assert beyond.status_code == 400 and "20 frames" in beyond.json()["detail"]
+    other = c.post(f"/api/v1/keep-sets/{ks}/confirmations", headers={"Origin": BASE, "X-CSRF-Token": token},
+                   json={"first": 1, "last": 2, "track": 9})
+    assert other.status_code == 400
+    c.cookies.clear()
+    login(c, "privacy_officer")
+    assert "release-form" in c.get(f"/console/renders/{rid}").text
+
+
+def test_a_blocked_render_shows_its_findings_and_offers_no_release(app_env):
+    c = app_env
+    rid, _ = _jobs_for_render_page("blocked")
+    login(c, "privacy_officer")
+    page = c.get(f"/console/renders/{rid}").text
+    assert "제공할 수 없습니다" in page and "감사 지적 (1건)" in page and "release-form" not in page

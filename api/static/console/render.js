@@ -15,6 +15,23 @@
     out.append(a, ` (만료 ${l.expires_at.slice(0, 16).replace("T", " ")} UTC). 이 주소를 청구인에게 전달합니다.`);
   }
   document.querySelectorAll("button.make-link").forEach((b) => b.addEventListener("click", () => link(b.dataset.release).catch(Console.fail)));
+  const keepSet = root.dataset.keepSet;
+  document.querySelectorAll("button.confirm").forEach((b) => b.addEventListener("click", async () => {
+    try {
+      await Console.api("POST", `/api/v1/keep-sets/${keepSet}/confirmations`, { first: Number(b.dataset.first), last: Number(b.dataset.last),
+        track: b.dataset.track ? Number(b.dataset.track) : null, note: "검토 화면에서 청구인 확인" });
+      b.disabled = true; b.textContent = "확인함";
+      Console.say(`프레임 ${b.dataset.first}-${b.dataset.last}을(를) 청구인으로 확인했습니다. 다시 렌더하면 반영됩니다.`, true);
+    } catch (err) { Console.fail(err); }
+  }));
+  const again = document.getElementById("rerender");
+  if (again) again.addEventListener("click", async () => {
+    again.disabled = true;
+    try {
+      const r = await Console.api("POST", "/api/v1/renders", { keep_set_id: Number(keepSet), style: root.dataset.style, reason: "신원 확인 반영" });
+      location.href = `/console/renders/${r.id}`;
+    } catch (err) { Console.fail(err); again.disabled = false; }
+  });
   const form = document.getElementById("release-form");
   if (form) form.addEventListener("submit", async (e) => {
     e.preventDefault();
