@@ -11,12 +11,13 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import errors, health, home, links
+from api import console, errors, health, home, links
 from api.ratelimit import LoginLimiter
 from api.routers import (
     analyses,
     auth,
     cameras,
+    confirmations,
     decisions,
     edits,
     frames,
@@ -142,8 +143,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     offline_docs(app)
     app.include_router(links.router)
+    console.install(app)
     for module in (auth, users, cameras, recordings, requests, decisions, analyses, frames, proposals, edits,
-                   reviews, renders, provisions, releases, ledger):
+                   reviews, confirmations, renders, provisions, releases, ledger):
         app.include_router(module.router, prefix=API)
     return app
 

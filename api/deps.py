@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from api import cookies
 from redactor.auth import tokens
 from redactor.db import session_scope
 from redactor.disclosure.models import Role, User
@@ -43,9 +44,11 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_user(token: str | None = Depends(oauth2), session: Session = Depends(db)) -> User:
+def current_user(request: Request, token: str | None = Depends(oauth2), session: Session = Depends(db)) -> User:
     """The account behind the bearer token, read from the database on every request: a disabled account (or one
-    deleted, or whose role changed) is treated as such at once, whatever tokens it holds."""
+    deleted, or whose role changed) is treated as such at once, whatever tokens it holds. The token comes from the
+    Authorization header or, second, from the staff console's cookie (api.cookies: CSRF-checked on unsafe methods)."""
+    token = token or cookies.session_token(request)
     if not token:
         raise _unauthorized("not authenticated: send a bearer token from POST /api/v1/auth/token")
     try:

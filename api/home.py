@@ -1,5 +1,5 @@
-"""`/`: where a new user lands. It redirects to START, the one place to repoint when the staff console exists
-(`START = "/console"`); until then START is a short Korean page that links the API documentation and /readyz."""
+"""`/`: where a new user lands. It redirects to START, the staff console (api.console); /start stays a short Korean
+page that links the API documentation and /readyz."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 router = APIRouter(include_in_schema=False)
 
-START = "/start"
+START = "/console"
 
 PAGE = """<!doctype html>
 <html lang="ko"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -20,6 +20,7 @@ PAGE = """<!doctype html>
 수사기관 제공(지침 제32조)에는 인수증과 함께 제공 꾸러미를 만들고, 모든 이용·제공·열람·파기를
 관리대장(별지 2호)에 기록합니다.</p>
 <ul>
+<li><a href="/console">직원 콘솔</a> (로그인)</li>
 <li><a href="/docs">API 문서</a> (OpenAPI; <code>POST /api/v1/auth/token</code>으로 로그인)</li>
 <li><a href="/readyz">준비 상태</a> (/readyz: 빠진 구성 요소와 그 해결 방법)</li>
 </ul>

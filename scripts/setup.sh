@@ -31,6 +31,8 @@ if [ "$mode" = test ]; then
   [ -e /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || need_apt+=(fonts-nanum)
   command -v redis-server >/dev/null || need_apt+=(redis-server)  # the Celery broker (service tests)
   [ -x /usr/sbin/rabbitmq-server ] || need_apt+=(rabbitmq-server)  # the second broker, tested once
+  # the console's browser test drives Debian's Chromium through Playwright (its own browser download fails here)
+  [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt_install "${need_apt[@]}"
