@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from api import cookies
 from api.deps import STAFF, client_address, current_user, db
 from redactor.auth import accounts, tokens
-from redactor.db import utcnow
+from redactor.base import utcnow
 from redactor.disclosure.models import DisclosureRequest, Outcome, Provision, Release, RequestKind, Role, User
 from redactor.disclosure.rules import REFUSAL_GROUNDS
 from redactor.jobs.models import Job, JobKind, KeepSet

@@ -131,7 +131,7 @@ def test_each_page_renders_for_its_roles_in_korean(app_env):
 
 def test_queue_sorted_by_due_date_with_days_left(app_env):
     from redactor import db
-    from redactor.db import utcnow
+    from redactor.base import utcnow
     from redactor.disclosure.service import receive_request
 
     now = utcnow()
@@ -280,7 +280,7 @@ def _jobs_for_render_page(status: str) -> tuple[str, int]:
     import json
 
     from redactor import db
-    from redactor.db import utcnow
+    from redactor.base import utcnow
     from redactor.disclosure.service import receive_request
     from redactor.jobs import service
     from redactor.jobs.models import KeepSet
