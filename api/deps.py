@@ -43,19 +43,44 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_user(token: str | None = Depends(oauth2), session: Session = Depends(db)) -> User:
-    """The account behind the bearer token, read from the database on every request: a disabled account (or one
-    deleted, or whose role changed) is treated as such at once, whatever tokens it holds."""
-    if not token:
-        raise _unauthorized("not authenticated: send a bearer token from POST /api/v1/auth/token")
+def account_for_token(session: Session, token: str) -> User:
+    """The account behind a token, whatever carried it (the bearer header here; a console cookie may too), read
+    from the database on every request: a disabled account (or one deleted, or whose role changed) is treated as
+    such at once, and a token issued before the account's last password change, disable or enable (an older
+    credential version) is refused for good."""
     try:
-        user_id = tokens.read(token)
+        user_id, version = tokens.claims(token)
     except tokens.TokenInvalid:
         raise _unauthorized("the token is invalid or expired: log in again") from None
     user = session.get(User, user_id)
     if user is None or user.disabled:
         raise _unauthorized("the account is disabled or gone")
+    if version != (user.credential_version or 0):
+        raise _unauthorized("the token was issued before the account's password or state changed: log in again")
     return user
+
+
+def current_user(token: str | None = Depends(oauth2), session: Session = Depends(db)) -> User:
+    """The account behind the bearer token (account_for_token)."""
+    if not token:
+        raise _unauthorized("not authenticated: send a bearer token from POST /api/v1/auth/token")
+    return account_for_token(session, token)
+
+
+def credential_verifies(scope) -> bool:
+    """Whether an ASGI request carries a credential that verifies without the database (a bearer token whose
+    signature and expiry are good): what api.middleware.BodyLimit asks before it lets a large body in. A console
+    cookie, once there is one, is one more source to accept here."""
+    for name, value in scope.get("headers") or []:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                try:
+                    tokens.claims(token.strip())
+                    return True
+                except tokens.TokenInvalid:
+                    return False
+    return False
 
 
 def roles(*allowed: Role | str) -> dict:
