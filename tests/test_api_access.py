@@ -404,7 +404,7 @@ def test_login_limit_spares_the_owner_and_stops_spraying(app_env):
     assert limiter.retry_after("kim", "10.0.0.9") > 0
     assert limiter.retry_after("kim", "10.0.0.1") == 0  # kim at their own desk is not locked out
     with _app(login_attempts=3, login_address_attempts=5) as c:
-        def try_login(name, password="wrong password"):
+        def try_login(name, password="wrong password"):  # noqa: S107 - a wrong guess
             return c.post("/api/v1/auth/token", data={"username": name, "password": password}).status_code
 
         # spraying: two wrong tries at each of three names from one address

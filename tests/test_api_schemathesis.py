@@ -51,7 +51,8 @@ def app_and_tokens(tmp_path_factory):
 @pytest.fixture(scope="module")
 def api_schema(app_and_tokens):
     app, issued = app_and_tokens
-    return schemathesis.openapi.from_asgi("/openapi.json", app, headers={"Authorization": f"Bearer {issued['auditor']}"})
+    token = {"Authorization": f"Bearer {issued['auditor']}"}  # the schema is for logged-in staff (REDACTOR_DOCS)
+    return schemathesis.openapi.from_asgi("/openapi.json", app, headers=token)
 
 
 def fuzz_operation(op, headers: dict, failures: list[str]) -> None:
