@@ -22,7 +22,7 @@ from api.errors import NotFound
 from api.ranges import serve_object
 from redactor.access_log.service import record
 from redactor.disclosure import links
-from redactor.disclosure.assignment import handled_request_ids, is_overseer, require_handler
+from redactor.disclosure.assignment import handled_clause, require_handler
 from redactor.disclosure.models import DownloadLink, Release, Role, User
 from redactor.disclosure.service import mark_handed_over
 from redactor.errors import RedactorError
@@ -102,8 +102,8 @@ def list_links(release_id: int | None = None, package_id: str | None = Query(Non
         q = q.where(DownloadLink.release_id == release_id)
     if package_id is not None:
         q = q.where(DownloadLink.package_job_id == package_id)
-    if not is_overseer(user) and Role(user.role) != Role.auditor:
-        q = q.where(DownloadLink.request_id.in_(handled_request_ids(session, user) or {-1}))
+    if Role(user.role) != Role.auditor:
+        q = q.where(handled_clause(session, user, DownloadLink.request_id, DownloadLink.provision_id))
     return [links.link_json(x) for x in session.scalars(q)]
 
 

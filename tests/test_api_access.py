@@ -261,7 +261,9 @@ def test_links_are_minted_by_who_may_and_stored_logged_revocable(served, service
     assert stored["provision_id"] == police["id"] and stored["expires_at"]
     listed = client.get("/api/v1/links", headers=h["auditor"], params={"release_id": police_release}).json()
     assert [x["id"] for x in listed] == [link_id]
-    assert client.get("/api/v1/links", headers=h["clerk"], params={"release_id": police_release}).json() == []
+    assert client.get("/api/v1/links", headers=h["clerk2"], params={"release_id": police_release}).json() == []
+    assert [x["id"] for x in client.get("/api/v1/links", headers=h["clerk"],  # clerk proposed the provision
+                                        params={"release_id": police_release}).json()] == [link_id]
 
     # revoking only closes: any handler of the case may (clerk proposed the provision); others may not
     assert client.post(f"/api/v1/links/{link_id}/revoke", headers=h["clerk2"], json={"reason": "x"}).status_code == 403

@@ -20,7 +20,7 @@ from api.links import mint_download
 from api.pages import MAX_PAGE, Page, page
 from api.routers.analyses import submit
 from redactor.access_log.service import record
-from redactor.disclosure.assignment import handled_request_ids, require_handler
+from redactor.disclosure.assignment import handled_clause, require_handler
 from redactor.disclosure.models import DisclosureRequest, Provision, Release, Role, User
 from redactor.disclosure.service import check_release
 from redactor.errors import FootageDestroyed
@@ -96,8 +96,8 @@ def list_releases(request_id: int | None = None, provision_id: int | None = None
                   limit: int = Query(100, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0),
                   user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
     q = select(Release).order_by(Release.id.desc())
-    if Role(user.role) == Role.clerk:  # a clerk sees the releases of the requests they handle
-        q = q.where(Release.request_id.in_(handled_request_ids(session, user) or {-1}))
+    if Role(user.role) == Role.clerk:  # a clerk sees the releases of the cases they handle
+        q = q.where(handled_clause(session, user, Release.request_id, Release.provision_id))
     if request_id is not None:
         q = q.where(Release.request_id == request_id)
     if provision_id is not None:

@@ -10,7 +10,7 @@ Callers commit."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from redactor.db import utcnow
@@ -124,24 +124,35 @@ def require_job_handler(session: Session, user: User, job: Job) -> None:
     require_handler(session, user, request_id, provision_id)
 
 
-def handled_jobs(session: Session, user: User) -> ColumnElement[bool]:
-    """A WHERE clause on Job: the jobs `user` may see in a listing."""
-    if is_overseer(user):
-        return true()
+def handled_cases(session: Session, user: User) -> tuple[set[int], set[int]]:
+    """(request ids, provision ids) `user` is assigned to, with the provisions answering those requests."""
     rows = session.execute(_active(select(Assignment.request_id, Assignment.provision_id))
                            .where(Assignment.user_id == user.id)).all()
     requests = {r for r, _ in rows if r is not None}
     provisions = {p for _, p in rows if p is not None}
-    if requests:  # the provisions answering a request they handle
+    if requests:
         provisions |= set(session.scalars(select(Provision.id).where(Provision.request_id.in_(requests))))
+    return requests, provisions
+
+
+def handled_clause(session: Session, user: User, request_column, provision_column) -> ColumnElement[bool]:
+    """A WHERE clause over any table with a request and a provision column: the rows of the cases `user` may
+    reach (all of them for the overseers)."""
+    if is_overseer(user):
+        return true()
+    requests, provisions = handled_cases(session, user)
     clauses = []
     if requests:
-        clauses.append(Job.request_id.in_(requests))
+        clauses.append(request_column.in_(requests))
     if provisions:
-        clauses.append(and_(Job.provision_id.in_(provisions)))
+        clauses.append(provision_column.in_(provisions))
     return or_(*clauses) if clauses else false()
 
 
+def handled_jobs(session: Session, user: User) -> ColumnElement[bool]:
+    """A WHERE clause on Job: the jobs `user` may see in a listing."""
+    return handled_clause(session, user, Job.request_id, Job.provision_id)
+
+
 def handled_request_ids(session: Session, user: User) -> set[int]:
-    return set(session.scalars(_active(select(Assignment.request_id)).where(Assignment.user_id == user.id,
-                                                                            Assignment.request_id.is_not(None))))
+    return handled_cases(session, user)[0]
