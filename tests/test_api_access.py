@@ -265,6 +265,14 @@ def test_links_are_minted_by_who_may_and_stored_logged_revocable(served, service
     assert [x["id"] for x in client.get("/api/v1/links", headers=h["clerk"],  # clerk proposed the provision
                                         params={"release_id": police_release}).json()] == [link_id]
 
+    purl = f"/api/v1/provisions/{police['id']}/assignees"
+    assert client.post(purl, headers=h["clerk"], json={"username": "clerk2"}).status_code == 403
+    assert {a["username"] for a in client.post(purl, headers=h["privacy_officer"], json={"username": "clerk2"}
+                                               ).json()} == {"clerk", "clerk2"}
+    assert [x["id"] for x in client.get("/api/v1/links", headers=h["clerk2"],
+                                        params={"release_id": police_release}).json()] == [link_id]
+    client.post(purl, headers=h["privacy_officer"], json={"username": "clerk2", "remove": True})
+
     # revoking only closes: any handler of the case may (clerk proposed the provision); others may not
     assert client.post(f"/api/v1/links/{link_id}/revoke", headers=h["clerk2"], json={"reason": "x"}).status_code == 403
     r = client.post(f"/api/v1/links/{link_id}/revoke", headers=h["privacy_officer"], json={"reason": "잘못 보냄"})

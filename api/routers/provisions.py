@@ -16,8 +16,9 @@ from api.deps import STAFF, client_address, current_user, db, roles
 from api.errors import NotFound
 from api.links import mint_download
 from api.routers.analyses import submit
+from api.routers.requests import NewAssignee, assignee_account, assignee_json
 from redactor.access_log.service import record
-from redactor.disclosure.assignment import assign, require_handler
+from redactor.disclosure.assignment import assign, assignees, require_handler, unassign
 from redactor.disclosure.models import Approval, DisclosureRequest, HandoverPackage, Provision, Release, Role, User
 from redactor.disclosure.package import Party
 from redactor.disclosure.service import (
@@ -133,6 +134,24 @@ def get_provision(provision_id: int, session: Session = Depends(db)) -> dict:
 def approve(provision_id: int, body: NewApproval, user: User = Depends(current_user),
             session: Session = Depends(db)) -> dict:
     return approval_json(approve_provision(session, _get(session, provision_id), user, note=body.note))
+
+
+@router.get("/{provision_id}/assignees", summary="Who handles the provision", **roles(*STAFF, Role.auditor))
+def list_assignees(provision_id: int, session: Session = Depends(db)) -> list[dict]:
+    return [assignee_json(a) for a in assignees(session, provision_id=_get(session, provision_id).id)]
+
+
+@router.post("/{provision_id}/assignees", summary="Assign a handler to the provision, or take one off (remove=true)",
+             **roles(Role.privacy_officer, Role.center_head))
+def change_assignees(provision_id: int, body: NewAssignee, user: User = Depends(current_user),
+                     session: Session = Depends(db)) -> list[dict]:
+    prov = _get(session, provision_id)
+    who = assignee_account(session, body)
+    if body.remove:
+        unassign(session, who, by=user.username, provision_id=prov.id)
+    else:
+        assign(session, who, by=user.username, provision=prov)
+    return [assignee_json(a) for a in assignees(session, provision_id=prov.id)]
 
 
 class NewPackage(BaseModel):

@@ -130,6 +130,15 @@ def assignee_json(a: Assignment) -> dict:
             "assigned_at": a.assigned_at.isoformat(), "removed_at": a.removed_at.isoformat() if a.removed_at else None}
 
 
+def assignee_account(session: Session, body: NewAssignee) -> User:
+    if (body.user_id is None) == (body.username is None):
+        raise BadInput("give user_id or username")
+    who = session.get(User, body.user_id) if body.user_id is not None else by_name(session, body.username or "")
+    if who is None:
+        raise NotFound("no such account")
+    return who
+
+
 @router.get("/{request_id}/assignees", summary="Who handles the request", **roles(*STAFF, Role.auditor))
 def list_assignees(request_id: int, session: Session = Depends(db)) -> list[dict]:
     return [assignee_json(a) for a in assignees(session, request_id=get_request(session, request_id).id)]
@@ -142,11 +151,7 @@ def list_assignees(request_id: int, session: Session = Depends(db)) -> list[dict
 def change_assignees(request_id: int, body: NewAssignee, user: User = Depends(current_user),
                      session: Session = Depends(db)) -> list[dict]:
     req = get_request(session, request_id)
-    if (body.user_id is None) == (body.username is None):
-        raise BadInput("give user_id or username")
-    who = session.get(User, body.user_id) if body.user_id is not None else by_name(session, body.username or "")
-    if who is None:
-        raise NotFound("no such account")
+    who = assignee_account(session, body)
     if body.remove:
         unassign(session, who, by=user.username, request_id=req.id)
     else:
