@@ -132,7 +132,7 @@ def test_worker_killed_mid_render_completes_once_nothing_half_released(stack, sh
             store = S3Store.from_url(senv.env["REDACTOR_STORE"])
             assert not store.exists(f"renders/{render['id']}.mp4")  # nothing half-done stored
             assert client.post("/api/v1/releases", headers=officer,
-                               json={"render_id": render["id"], "request_id": req["id"]}).status_code == 400
+                               json={"render_id": render["id"], "request_id": req["id"]}).status_code == 409
 
             # a new worker: the broker redelivers the unacknowledged task; the stale job is taken over and finished
             second = start_worker(senv.env | {"REDACTOR_VISIBILITY_TIMEOUT": "3", "REDACTOR_JOB_LEASE": "4"},
