@@ -9,6 +9,7 @@ A page is shown to the roles that may use the routes it calls (the same Role nam
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from api import cookies
 from api.deps import STAFF, client_address, current_user, db
+from api.routers.requests import mask_name
 from redactor.auth import accounts, tokens
 from redactor.base import utcnow
+from redactor.disclosure.assignment import may_handle
 from redactor.disclosure.models import DisclosureRequest, Outcome, Provision, Release, RequestKind, Role, User
 from redactor.disclosure.rules import REFUSAL_GROUNDS
 from redactor.jobs.models import Job, JobKind, KeepSet
@@ -124,6 +127,10 @@ def render(request: Request, session: Session, user: User | None, name: str, all
            "menu": [(p, label) for p, label, roles in MENU if role in roles], "path": request.url.path}
     if role in READERS:
         ctx["deadlines"] = _deadlines(session)
+    # 제31조: a request's personal fields only for its handlers (as the API's listings: api.routers.requests)
+    handles = cache(lambda request_id: may_handle(session, user, request_id=request_id))
+    ctx["personal"] = lambda req: req is not None and handles(req.id)
+    ctx["who"] = lambda name, req: (name if ctx["personal"](req) else mask_name(name or "")) if name else ""
     if role not in allowed:
         names = ", ".join(ROLE_KO[Role(r).value] for r in allowed)
         response = templates.TemplateResponse(request, "console/forbidden.html", ctx | {"allowed": names},
@@ -146,7 +153,7 @@ def _renew(request: Request, response: Response, user: User, token: str) -> None
     except (jwt.PyJWTError, KeyError, TypeError):
         return
     if left < life / 2:
-        fresh, seconds = tokens.issue(user.id, user.username)
+        fresh, seconds = tokens.issue(user.id, user.username, version=user.credential_version or 0)
         cookies.set_session(request, response, fresh, seconds)
         body = response.body.replace(cookies.csrf_token(token).encode(), cookies.csrf_token(fresh).encode())
         response.body = body
@@ -190,7 +197,7 @@ def login(request: Request, username: str = Form("", max_length=64), password: s
         limiter.failed(username, client)
         return again("사용자 이름 또는 비밀번호가 맞지 않습니다.", 401)
     limiter.succeeded(username, client)
-    token, seconds = tokens.issue(user.id, user.username)
+    token, seconds = tokens.issue(user.id, user.username, version=user.credential_version or 0)
     target = _next(next)
     if Role(user.role) not in READERS and target == "/console":
         target = "/console/ledger" if Role(user.role) in LEDGER else "/console/cameras"

@@ -4,6 +4,7 @@ may call an operation, which both enforces it and publishes it in the OpenAPI sc
 from __future__ import annotations
 
 from collections.abc import Iterator
+from http.cookies import CookieError, SimpleCookie
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
@@ -44,21 +45,57 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_user(request: Request, token: str | None = Depends(oauth2), session: Session = Depends(db)) -> User:
-    """The account behind the bearer token, read from the database on every request: a disabled account (or one
-    deleted, or whose role changed) is treated as such at once, whatever tokens it holds. The token comes from the
-    Authorization header or, second, from the staff console's cookie (api.cookies: CSRF-checked on unsafe methods)."""
-    token = token or cookies.session_token(request)
-    if not token:
-        raise _unauthorized("not authenticated: send a bearer token from POST /api/v1/auth/token")
+def account_for_token(session: Session, token: str) -> User:
+    """The account behind a token, whatever carried it (the bearer header, or the console's cookie), read from the
+    database on every request: a disabled account (or one deleted, or whose role changed) is treated as such at
+    once, and a token issued before the account's last password change, disable or enable (an older credential
+    version) is refused for good."""
     try:
-        user_id = tokens.read(token)
+        user_id, version = tokens.claims(token)
     except tokens.TokenInvalid:
         raise _unauthorized("the token is invalid or expired: log in again") from None
     user = session.get(User, user_id)
     if user is None or user.disabled:
         raise _unauthorized("the account is disabled or gone")
+    if version != (user.credential_version or 0):
+        raise _unauthorized("the token was issued before the account's password or state changed: log in again")
     return user
+
+
+def current_user(request: Request, token: str | None = Depends(oauth2), session: Session = Depends(db)) -> User:
+    """The account behind the token (account_for_token). The token comes from the Authorization header or, second,
+    from the staff console's cookie (api.cookies: CSRF-checked on unsafe methods)."""
+    token = token or cookies.session_token(request)
+    if not token:
+        raise _unauthorized("not authenticated: send a bearer token from POST /api/v1/auth/token")
+    return account_for_token(session, token)
+
+
+def credential_verifies(scope) -> bool:
+    """Whether an ASGI request carries a credential that verifies without the database (a bearer token, or the
+    console's session cookie, whose signature and expiry are good): what api.middleware.BodyLimit asks before it
+    lets a large body in."""
+    found: list[str] = []
+    for name, value in scope.get("headers") or []:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                found.append(token.strip())
+        elif name == b"cookie":
+            jar = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except CookieError:
+                continue
+            if cookies.COOKIE in jar:
+                found.append(jar[cookies.COOKIE].value)
+    for token in found[:1]:  # the header first, as current_user reads them
+        try:
+            tokens.claims(token)
+            return True
+        except tokens.TokenInvalid:
+            return False
+    return False
 
 
 def roles(*allowed: Role | str) -> dict:

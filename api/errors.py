@@ -17,6 +17,7 @@ log = logging.getLogger("redactor.api")
 
 NOT_FOUND = ("ObjectMissing", "JobMissing", "NotFound")
 GONE = ("ObjectExpired", "LinkInvalid", "FootageDestroyed")
+FORBIDDEN = ("NotAssigned", "MintRefused")  # 제31조: this account does not handle that case
 
 
 def _status(err: RedactorError) -> int:
@@ -25,6 +26,8 @@ def _status(err: RedactorError) -> int:
         return 404
     if names & set(GONE):
         return 410
+    if names & set(FORBIDDEN):
+        return 403
     if isinstance(err, BadInput):
         return 400
     if "JobBusy" in names:

@@ -1,6 +1,6 @@
-"""Footage access from the review routes: who may look at an analysis's pictures (one function, so that a
-per-request assignment rule replaces it in one place), the access-log row every look leaves, and the frame source
-of the analysis's recording."""
+"""Footage access from the review routes: who may look at an analysis's pictures (the assignment rule of
+redactor.disclosure.assignment, called from here), the access-log row every look leaves, and the frame source of
+the analysis's recording."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 from api.deps import client_address
 from api.errors import NotFound
 from redactor.access_log.service import record
+from redactor.disclosure.assignment import require_job_handler
 from redactor.disclosure.models import User
 from redactor.errors import BadInput
-from redactor.jobs.models import Job
+from redactor.jobs import service
+from redactor.jobs.models import Job, JobKind
 from redactor.registry.models import Recording
 from redactor.review.frames import FrameSource, recording_opener, sources
 from redactor.review.service import read_table, table_key
@@ -23,17 +25,26 @@ from redactor.track.table import TrackTable
 
 
 def authorize_footage(session: Session, user: User, job: Job) -> None:
-    """May `user` see the footage behind `job`? The route's role check has passed; a per-request assignment check
-    (who handles which request) belongs here, and only here."""
+    """May `user` reach the footage behind `job` (an analysis, a render, a release or package job)? The route's role
+    check has passed; this is the per-case one (제31조): its assignees, the privacy officer, the centre head."""
+    require_job_handler(session, user, job)
+
+
+def handled_job(session: Session, user: User, job_id: str, kind: JobKind | None = None) -> Job:
+    """The job, once `user` may reach it (404 for no such job, 403 for one of a case they do not handle)."""
+    job = service.get(session, job_id, kind)
+    authorize_footage(session, user, job)
+    return job
 
 
 def view_footage(request: Request, session: Session, user: User, job: Job, what: str, reason: str = "",
                  action: str = "view") -> None:
-    """Authorize, then log, one look at (or use of) the footage: `what` names the picture, never a person."""
+    """Authorize, then log, one look at (or use of) the footage: `what` names the picture, never a person. The row
+    names the request or provision from the job itself; the caller's words are only a note beside it."""
     authorize_footage(session, user, job)
-    basis = reason or (f"request:{job.request_id}" if job.request_id else "검토")
     record(session, actor=user.username, role=user.role, action=action, target=f"analysis:{job.id}",
-           reason=f"{basis} ({what})"[:2000], client=client_address(request))
+           reason=(f"{what}: {reason}" if reason else what)[:2000], client=client_address(request),
+           request_id=job.request_id, provision_id=job.provision_id)
 
 
 def frame_source(request: Request, session: Session, analysis: Job, rotation: int = 0) -> FrameSource:

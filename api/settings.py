@@ -20,6 +20,15 @@ class ServiceSettings:
     link_hours_max: int = field(default_factory=lambda: int(os.environ.get("REDACTOR_LINK_HOURS_MAX", "168")))
     login_attempts: int = field(default_factory=lambda: int(os.environ.get("REDACTOR_LOGIN_ATTEMPTS", "5")))
     login_window_s: float = field(default_factory=lambda: float(os.environ.get("REDACTOR_LOGIN_WINDOW_S", "300")))
+    # failed logins per address across all names in the window (password spraying); 0: no such limit
+    login_address_attempts: int = field(default_factory=lambda: int(os.environ.get("REDACTOR_LOGIN_ADDRESS_ATTEMPTS",
+                                                                                   "20")))
+    # requests per minute per client address, every route but the health probes (0: off)
+    rate_per_minute: int = field(default_factory=lambda: int(os.environ.get("REDACTOR_RATE_PER_MINUTE", "1200")))
+    # where recipients reach this service: the base of every download link, never taken from a request's Host
+    public_url: str = field(default_factory=lambda: os.environ.get("REDACTOR_PUBLIC_URL", "").rstrip("/"))
+    # /docs and /openapi.json: "login" (the schema for a logged-in account), "open", or "off"
+    docs: str = field(default_factory=lambda: os.environ.get("REDACTOR_DOCS", "login"))
     embedded_workers: int = 1
 
     @property

@@ -129,6 +129,17 @@ def test_each_page_renders_for_its_roles_in_korean(app_env):
             assert c.get(href).status_code == 200, (role, href)
 
 
+def _assign_clerk(s, req) -> None:
+    """Requests made here, not through the API, get their handler as filing would (issue 20: by assignment)."""
+    from sqlalchemy import select
+
+    from redactor.disclosure.assignment import assign
+    from redactor.disclosure.models import User
+
+    s.flush()
+    assign(s, s.scalar(select(User).where(User.username == "clerk")), by="clerk", request=req)
+
+
 def test_queue_sorted_by_due_date_with_days_left(app_env):
     from redactor import db
     from redactor.base import utcnow
@@ -137,9 +148,11 @@ def test_queue_sorted_by_due_date_with_days_left(app_env):
     now = utcnow()
     with db.session_scope() as s:
         for name, days_ago in (("박지훈", 2), ("이서연", 12), ("최유진", 10), ("정하늘", 8)):
-            receive_request(s, kind="열람", requester_name=name, period_from=now - dt.timedelta(days=20),
-                            period_to=now - dt.timedelta(days=19), camera_location="오산시 원동 1",
-                            purpose="본인 확인", received_by="clerk", received_at=now - dt.timedelta(days=days_ago))
+            req = receive_request(s, kind="열람", requester_name=name, period_from=now - dt.timedelta(days=20),
+                                  period_to=now - dt.timedelta(days=19), camera_location="오산시 원동 1",
+                                  purpose="본인 확인", received_by="clerk",
+                                  received_at=now - dt.timedelta(days=days_ago))
+            _assign_clerk(s, req)
     c = app_env
     login(c, "clerk")
     page = c.get("/console").text
@@ -290,6 +303,7 @@ def _jobs_for_render_page(status: str) -> tuple[str, int]:
         req = receive_request(s, kind="열람", requester_name="김민수", period_from=now - dt.timedelta(hours=2),
                               period_to=now, camera_location="오산시 원동 1", purpose="본인 확인", received_by="clerk")
         s.flush()
+        _assign_clerk(s, req)
         analysis = service.create(s, "analyze", "clerk", request_id=req.id)
         analysis.status, analysis.result_json = "done", json.dumps({"frames": 20})
         k = KeepSet(analysis_id=analysis.id, track_ids="[3]", reason="청구인", chosen_by="clerk")

@@ -4,6 +4,7 @@ embedded worker (each job in its own process), a real clip."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import time
 from pathlib import Path
@@ -130,7 +131,8 @@ def test_footage_swapped_for_a_link_after_registration_is_not_analysed(api, fold
     shutil.copy(short_clip, outside / "other.mp4")
     clip.unlink()
     clip.symlink_to(outside / "other.mp4")
-    job = c.post("/api/v1/analyses", headers=operator, json={"recording_id": r_id(c, operator)})
+    job = c.post("/api/v1/analyses", headers=operator, json={"recording_id": r_id(c, operator),
+                                                             "request_id": assigned_request(cam)})
     assert job.status_code == 202, job.text
     deadline = time.monotonic() + 120
     while (done := c.get(f"/api/v1/jobs/{job.json()['id']}", headers=operator).json())["status"] not in (
@@ -138,6 +140,22 @@ def test_footage_swapped_for_a_link_after_registration_is_not_analysed(api, fold
         assert time.monotonic() < deadline, done
         time.sleep(0.3)
     assert done["status"] == "failed" and "symbolic link" in done["error"], done
+
+
+def assigned_request(camera_id: int) -> int:
+    """A request the operator handles (assigned by the privacy officer): what an analysis serves."""
+    from redactor import db
+    from redactor.auth.accounts import by_name
+    from redactor.disclosure.assignment import assign
+    from redactor.disclosure.service import receive_request
+
+    now = dt.datetime.now(dt.UTC)
+    with db.session_scope() as s:
+        req = receive_request(s, kind="열람", requester_name="가", period_from=now - dt.timedelta(hours=1),
+                              period_to=now, camera_location="x", camera_id=camera_id, purpose="p",
+                              received_by="clerk")
+        assign(s, by_name(s, "operator"), by="privacy_officer", request=req)
+        return req.id
 
 
 def r_id(c, operator) -> int:

@@ -88,6 +88,19 @@ def upload(client: httpx.Client, headers: dict, clip: Path) -> int:
     return up
 
 
+def analyse(client: httpx.Client, clerk: dict, recording: dict) -> httpx.Response:
+    """The clerk files a request for the recording's camera, then analyses the recording for it (제31조: every use
+    of footage serves a request its handler filed or was assigned)."""
+    now = dt.datetime.now(dt.UTC)
+    req = client.post("/api/v1/requests", headers=clerk, json={
+        "kind": "열람", "requester_name": "김민수", "period_from": (now - dt.timedelta(hours=1)).isoformat(),
+        "period_to": now.isoformat(), "camera_location": "오산시청 앞", "camera_id": recording["camera_id"],
+        "purpose": "본인 확인"})
+    assert req.status_code == 201, req.text
+    return client.post("/api/v1/analyses", headers=clerk, json={"recording_id": recording["id"],
+                                                                "request_id": req.json()["id"]})
+
+
 @pytest.mark.slow  # the job's process loads the detectors before the decode reaches the big frames: about a minute
 def test_bomb_stream_is_refused_and_the_server_lives(service_env, vtest, tmp_path):
     clip = bomb_ts(vtest, tmp_path)
@@ -102,7 +115,7 @@ def test_bomb_stream_is_refused_and_the_server_lives(service_env, vtest, tmp_pat
                 assert "6000x6000" in up.json()["detail"]
             else:
                 assert up.json()["video"]["width"] == 320  # what the container declares
-                job = client.post("/api/v1/analyses", headers=clerk, json={"recording_id": up.json()["id"]})
+                job = analyse(client, clerk, up.json())
                 assert job.status_code == 202, job.text
                 done = wait_job(client, clerk, job.json()["id"], timeout=240)
                 assert done["status"] == "failed", done
@@ -128,8 +141,8 @@ def test_worker_out_of_memory_or_killed_ends_the_job_not_the_api(service_env, vt
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
             clerk = login(client, "clerk")
-            rec = upload(client, clerk, clip).json()["id"]
-            job = client.post("/api/v1/analyses", headers=clerk, json={"recording_id": rec}).json()
+            rec = upload(client, clerk, clip).json()
+            job = analyse(client, clerk, rec).json()
             done = wait_job(client, clerk, job["id"], timeout=240)
             assert done["status"] == "failed", done
             assert "memory" in done["error"], done["error"]
@@ -142,7 +155,7 @@ def test_worker_out_of_memory_or_killed_ends_the_job_not_the_api(service_env, vt
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
             clerk = login(client, "clerk")
-            job = client.post("/api/v1/analyses", headers=clerk, json={"recording_id": rec}).json()
+            job = analyse(client, clerk, rec).json()
             deadline = time.monotonic() + 120
             while client.get(f"/api/v1/jobs/{job['id']}", headers=clerk).json()["step"] != "analyze":
                 assert time.monotonic() < deadline, "the analysis did not start"

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import STAFF, client_address, current_user, db, roles
 from api.errors import NotFound
-from api.footage import analysis_table
+from api.footage import analysis_table, handled_job
 from api.pages import MAX_PAGE, JobOut, Page, page
 from redactor.access_log.service import record
-from redactor.disclosure.models import DisclosureRequest, Role, User
+from redactor.disclosure.assignment import handled_jobs, require_handler
+from redactor.disclosure.models import DisclosureRequest, Provision, Role, User
 from redactor.jobs import service
 from redactor.jobs.models import Job, JobKind, JobStatus
 from redactor.registry.models import Recording
@@ -24,8 +25,16 @@ WORKERS = roles(Role.clerk, Role.operator, Role.privacy_officer)
 
 class NewAnalysis(BaseModel):
     recording_id: int
-    request_id: int | None = None
+    request_id: int | None = Field(None, description="the request the analysis serves (or give provision_id)")
+    provision_id: int | None = Field(None, description="the provision under 제32조① it serves")
     reason: str = Field("", max_length=2000)
+
+    @model_validator(mode="after")
+    def one_case(self) -> NewAnalysis:
+        if (self.request_id is None) == (self.provision_id is None):
+            raise ValueError("give exactly one of request_id or provision_id: every use of footage serves a "
+                             "request or a provision (제31조)")
+        return self
 
 
 def submit(request: Request, session: Session, job) -> None:
@@ -34,7 +43,8 @@ def submit(request: Request, session: Session, job) -> None:
     request.app.state.dispatch.submit(job.id, job.kind)
 
 
-@router.post("/analyses", status_code=202, summary="Analyze a recording (queued: poll /api/v1/jobs/{id})", **WORKERS)
+@router.post("/analyses", status_code=202, summary="Analyze a recording for a request or a provision (queued: poll "
+                                                   "/api/v1/jobs/{id}; its assignees only)", **WORKERS)
 def create_analysis(request: Request, body: NewAnalysis, user: User = Depends(current_user),
                     session: Session = Depends(db)) -> dict:
     rec = session.get(Recording, body.recording_id)
@@ -42,22 +52,26 @@ def create_analysis(request: Request, body: NewAnalysis, user: User = Depends(cu
         raise NotFound(f"no live recording {body.recording_id}")
     if body.request_id is not None and session.get(DisclosureRequest, body.request_id) is None:
         raise NotFound(f"no request {body.request_id}")
+    if body.provision_id is not None and session.get(Provision, body.provision_id) is None:
+        raise NotFound(f"no provision {body.provision_id}")
+    require_handler(session, user, body.request_id, body.provision_id)
     job = service.create(session, JobKind.analyze, user.username, {"reason": body.reason},
-                         recording_id=rec.id, request_id=body.request_id)
+                         recording_id=rec.id, request_id=body.request_id, provision_id=body.provision_id)
     record(session, actor=user.username, role=user.role, action="analyze", target=f"recording:{rec.id}",
-           reason=body.reason or (f"request:{body.request_id}" if body.request_id else ""),
-           client=client_address(request))
+           reason=body.reason, client=client_address(request), request_id=body.request_id,
+           provision_id=body.provision_id)
     data = service.to_json(job)
     submit(request, session, job)
     return data
 
 
-@router.get("/analyses", response_model=Page[JobOut], summary="List analyses (newest first), by recording or request",
-            **roles(*STAFF))
+@router.get("/analyses", response_model=Page[JobOut], summary="List analyses (newest first), by recording or request "
+                                                              "(those of the cases one handles)", **roles(*STAFF))
 def list_analyses(recording_id: int | None = None, request_id: int | None = None,
                   limit: int = Query(100, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0),
-                  session: Session = Depends(db)) -> dict:
-    q = select(Job).where(Job.kind == JobKind.analyze).order_by(Job.created_at.desc(), Job.id)
+                  user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
+    q = select(Job).where(Job.kind == JobKind.analyze, handled_jobs(session, user)).order_by(Job.created_at.desc(),
+                                                                                            Job.id)
     if recording_id is not None:
         q = q.where(Job.recording_id == recording_id)
     if request_id is not None:
@@ -66,8 +80,8 @@ def list_analyses(recording_id: int | None = None, request_id: int | None = None
 
 
 @router.get("/analyses/{job_id}", summary="An analysis and its progress", **roles(*STAFF))
-def get_analysis(job_id: str, session: Session = Depends(db)) -> dict:
-    return service.to_json(service.get(session, job_id, JobKind.analyze))
+def get_analysis(job_id: str, user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
+    return service.to_json(handled_job(session, user, job_id, JobKind.analyze))
 
 
 class TrackRow(BaseModel):
@@ -93,8 +107,8 @@ class TrackList(BaseModel):
 @router.get("/analyses/{job_id}/tracks", response_model=TrackList,
             summary="The tracks of the table renders use (latest revision): ids, labels, frames, a thumbnail link",
             **roles(Role.clerk, Role.operator, Role.privacy_officer))
-def tracks(request: Request, job_id: str, session: Session = Depends(db)) -> dict:
-    job = service.get(session, job_id, JobKind.analyze)
+def tracks(request: Request, job_id: str, user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
+    job = handled_job(session, user, job_id, JobKind.analyze)
     table, revision = analysis_table(request, session, job)
     base = f"{API_PREFIX}/analyses/{job_id}/tracks"
     return {"analysis_id": job_id, "revision": revision, "frames": table.frames, "video": table.video | {"path": None},
@@ -109,8 +123,8 @@ def tracks(request: Request, job_id: str, session: Session = Depends(db)) -> dic
             **roles(*STAFF))
 def list_jobs(status: JobStatus | None = None, kind: JobKind | None = None,
               limit: int = Query(100, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0),
-              session: Session = Depends(db)) -> dict:
-    q = select(Job).order_by(Job.created_at.desc(), Job.id)
+              user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
+    q = select(Job).where(handled_jobs(session, user)).order_by(Job.created_at.desc(), Job.id)
     if status is not None:
         q = q.where(Job.status == status)
     if kind is not None:
@@ -119,5 +133,5 @@ def list_jobs(status: JobStatus | None = None, kind: JobKind | None = None,
 
 
 @router.get("/jobs/{job_id}", summary="Any job's status and progress (step, frames done, total)", **roles(*STAFF))
-def get_job(job_id: str, session: Session = Depends(db)) -> dict:
-    return service.to_json(service.get(session, job_id))
+def get_job(job_id: str, user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
+    return service.to_json(handled_job(session, user, job_id))

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from api.deps import STAFF, client_address, current_user, db, roles
 from api.errors import NotFound
+from api.footage import handled_job
 from redactor.access_log.service import record
 from redactor.disclosure.models import Role, User
 from redactor.identify.confirm import confirm_frames, confirmations_for
-from redactor.jobs import service
 from redactor.jobs.models import JobKind, KeepSet
 
 router = APIRouter(tags=["reviews"])
@@ -40,19 +40,21 @@ def _keep_set(session: Session, keep_set_id: int) -> KeepSet:
 def confirm(request: Request, keep_set_id: int, body: NewConfirmation, user: User = Depends(current_user),
             session: Session = Depends(db)) -> dict:
     k = _keep_set(session, keep_set_id)
-    analysis = service.get(session, k.analysis_id, JobKind.analyze)
+    analysis = handled_job(session, user, k.analysis_id, JobKind.analyze)  # 제31조: its handlers only
     frames = (analysis.result or {}).get("frames")
     row = confirm_frames(session, keep_set_id, body.first, body.last, user.username, body.note, track=body.track,
                          frames=int(frames) if frames else None)
     # an edit of the review (the access log's word for it), naming what was confirmed
     record(session, actor=user.username, role=user.role, action="edit", target=f"analysis:{analysis.id}",
            reason=f"신원 확인: keep-set {keep_set_id}, frames {body.first}-{body.last}"
-                  + (f" ({body.note})" if body.note else ""), client=client_address(request))
+                  + (f" ({body.note})" if body.note else ""), client=client_address(request),
+           request_id=analysis.request_id, provision_id=analysis.provision_id)
     return row.to_json()
 
 
 @router.get("/keep-sets/{keep_set_id}/confirmations", summary="A keep-set's confirmations, oldest first",
             **roles(*STAFF))
-def list_confirmations(keep_set_id: int, session: Session = Depends(db)) -> list[dict]:
-    _keep_set(session, keep_set_id)
+def list_confirmations(keep_set_id: int, user: User = Depends(current_user), session: Session = Depends(db)
+                       ) -> list[dict]:
+    handled_job(session, user, _keep_set(session, keep_set_id).analysis_id, JobKind.analyze)
     return confirmations_for(session, keep_set_id)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.deps import current_user, db, roles
 from api.errors import NotFound
 from api.routers.requests import get_request
+from redactor.disclosure.assignment import require_handler
 from redactor.disclosure.models import Decision, Outcome, Role, User
 from redactor.disclosure.rules import GROUND_2_CONVERTED_MESSAGE
 from redactor.disclosure.service import decide
@@ -49,6 +50,7 @@ def create_decision(request_id: int, body: NewDecision, user: User = Depends(cur
     if body.outcome != Outcome.postpone and Role(user.role) != Role.privacy_officer:
         raise HTTPException(403, detail="only the privacy officer (총괄책임관) grants, limits or refuses a request")
     req = get_request(session, request_id)
+    require_handler(session, user, req.id)
     name = user.display_name or user.username
     d = decide(session, req, outcome=body.outcome, decided_by=name, reasons=body.reasons,
                refusal_ground=body.refusal_ground, postponed_until=body.postponed_until, withheld=body.withheld)
@@ -57,13 +59,17 @@ def create_decision(request_id: int, body: NewDecision, user: User = Depends(cur
 
 @router.get("", summary="The decisions on a request", **roles(Role.clerk, Role.privacy_officer, Role.center_head,
                                                               Role.auditor))
-def list_decisions(request_id: int, session: Session = Depends(db)) -> list[dict]:
+def list_decisions(request_id: int, user: User = Depends(current_user), session: Session = Depends(db)) -> list[dict]:
+    if Role(user.role) == Role.clerk:
+        require_handler(session, user, request_id)
     return [decision_json(d) for d in get_request(session, request_id).decisions]
 
 
 @router.get("/{decision_id}/notice", summary="The decision's notice (PDF)", response_class=Response,
             **roles(Role.clerk, Role.privacy_officer))
-def notice(request_id: int, decision_id: int, session: Session = Depends(db)) -> Response:
+def notice(request_id: int, decision_id: int, user: User = Depends(current_user),
+           session: Session = Depends(db)) -> Response:
+    require_handler(session, user, request_id)  # the notice names the requester
     d = session.get(Decision, decision_id)
     if d is None or d.request_id != request_id or not d.notice_pdf:
         raise NotFound(f"no notice for decision {decision_id} of request {request_id}")

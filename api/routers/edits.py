@@ -13,10 +13,9 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
 from api.deps import current_user, db, roles
-from api.footage import analysis_table, frame_source, view_footage
+from api.footage import analysis_table, frame_source, handled_job, view_footage
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
-from redactor.jobs import service
 from redactor.jobs.models import JobKind
 from redactor.review.service import revision_json, save_revision
 from redactor.track.edits import add_manual_track, follow, split_track
@@ -79,7 +78,7 @@ def summary(t: Track) -> dict:
                      "track (a new revision of the table)", **EDITORS)
 def add_box(request: Request, job_id: str, body: NewBox, user: User = Depends(current_user),
             session: Session = Depends(db)) -> dict:
-    job = service.get(session, job_id, JobKind.analyze)
+    job = handled_job(session, user, job_id, JobKind.analyze)
     table, revision = analysis_table(request, session, job)
     if body.frame >= table.frames:
         raise BadInput(f"no frame {body.frame}: the analysis has frames 0-{table.frames - 1}")
@@ -104,7 +103,7 @@ def add_box(request: Request, job_id: str, body: NewBox, user: User = Depends(cu
              **EDITORS)
 def split(request: Request, job_id: str, tid: int, body: Split, user: User = Depends(current_user),
           session: Session = Depends(db)) -> dict:
-    job = service.get(session, job_id, JobKind.analyze)
+    job = handled_job(session, user, job_id, JobKind.analyze)
     table, revision = analysis_table(request, session, job)
     edited, first, second = split_track(table, tid, body.frame)
     rev = save_revision(session, request.app.state.store(), job, edited, revision, "split",

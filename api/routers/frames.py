@@ -18,10 +18,9 @@ from sqlalchemy.orm import Session
 
 from api.deps import current_user, db, roles
 from api.errors import NotFound
-from api.footage import analysis_table, frame_source, view_footage
+from api.footage import analysis_table, frame_source, handled_job, view_footage
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
-from redactor.jobs import service
 from redactor.jobs.models import JobKind, KeepSet
 from redactor.render.styles import STYLES
 from redactor.track.masks import MaskParams, expand_keep, plan_masks, tracks_at
@@ -51,8 +50,8 @@ class FrameTracks(BaseModel):
     tracks: list[TrackAt]
 
 
-def _analysis(session: Session, job_id: str):
-    return service.get(session, job_id, JobKind.analyze)
+def _analysis(session: Session, user: User, job_id: str):
+    return handled_job(session, user, job_id, JobKind.analyze)
 
 
 def _frame_in(table: TrackTable, n: int) -> int:
@@ -71,8 +70,9 @@ def _source_near(t: Track, n: int) -> str:
 @router.get("/analyses/{job_id}/frames/{n}/tracks", response_model=FrameTracks,
             summary="The tracks at frame n with their boxes there (as render uses them): a click picks one",
             **VIEWERS)
-def frame_tracks(request: Request, job_id: str, n: int, session: Session = Depends(db)) -> dict:
-    job = _analysis(session, job_id)
+def frame_tracks(request: Request, job_id: str, n: int, user: User = Depends(current_user),
+                 session: Session = Depends(db)) -> dict:
+    job = _analysis(session, user, job_id)
     table, revision = analysis_table(request, session, job)
     _frame_in(table, n)
     return {"analysis_id": job_id, "frame": n, "revision": revision,
@@ -127,7 +127,7 @@ def _label(image: np.ndarray, text: str, x: float, y: float, colour) -> None:
 def frame_jpeg(request: Request, job_id: str, n: int, overlay: Literal["masks", "tracks", "none"] = "none",
                keep_set_id: int | None = None, reason: str = Query("", max_length=2000),
                user: User = Depends(current_user), session: Session = Depends(db)) -> Response:
-    job = _analysis(session, job_id)
+    job = _analysis(session, user, job_id)
     table, revision = analysis_table(request, session, job)
     _frame_in(table, n)
     source = frame_source(request, session, job, int(table.video.get("rotation", 0) or 0))
@@ -179,7 +179,7 @@ def _fit(crop: np.ndarray, height: int) -> np.ndarray:
 def filmstrip(request: Request, job_id: str, tid: int, count: int = Query(12, ge=1, le=48),
               height: int = Query(96, ge=32, le=256), reason: str = Query("", max_length=2000),
               user: User = Depends(current_user), session: Session = Depends(db)) -> Response:
-    job = _analysis(session, job_id)
+    job = _analysis(session, user, job_id)
     table, _ = analysis_table(request, session, job)
     t = _track(table, tid)
     rows = np.unique(np.linspace(0, len(t.frames) - 1, min(count, len(t.frames))).round().astype(int))
@@ -202,7 +202,7 @@ def filmstrip(request: Request, job_id: str, tid: int, count: int = Query(12, ge
 def thumbnail(request: Request, job_id: str, tid: int, size: int = Query(160, ge=32, le=512),
               reason: str = Query("", max_length=2000), user: User = Depends(current_user),
               session: Session = Depends(db)) -> Response:
-    job = _analysis(session, job_id)
+    job = _analysis(session, user, job_id)
     table, _ = analysis_table(request, session, job)
     t = _track(table, tid)
     frame = (t.thumbnail or {}).get("frame")

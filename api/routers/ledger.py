@@ -68,7 +68,10 @@ def proof(number: int, session: Session = Depends(db)) -> dict:
 @router.get("/access-log", summary="Who touched which footage, when and why", tags=["access log"],
             **roles(Role.auditor, Role.privacy_officer))
 def access_log(session: Session = Depends(db), target: str | None = Query(None, max_length=128),
-               actor: str | None = Query(None, max_length=128), limit: int = Query(200, ge=1, le=1000)) -> list[dict]:
+               actor: str | None = Query(None, max_length=128), request_id: int | None = None,
+               provision_id: int | None = None, limit: int = Query(200, ge=1, le=1000)) -> list[dict]:
     return [{"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "role": r.role, "action": r.action,
-             "target": r.target, "reason": r.reason, "client": r.client}
-            for r in listing(session, target=target, actor=actor, limit=limit)]
+             "target": r.target, "request_id": r.request_id, "provision_id": r.provision_id, "reason": r.reason,
+             "client": r.client}
+            for r in listing(session, target=target, actor=actor, limit=limit, request_id=request_id,
+                             provision_id=provision_id)]

@@ -13,17 +13,16 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.deps import current_user, db, roles
-from api.footage import analysis_table, view_footage
+from api.footage import analysis_table, handled_job, view_footage
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
 from redactor.identify.embeddings import MIN_FACE_PX, has_embeddings
 from redactor.identify.propose import consent_record, embed_photo, propose
-from redactor.jobs import service
 from redactor.jobs.models import JobKind
 from redactor.review.service import record_consent
 
 router = APIRouter(tags=["review"])
-PHOTO_LIMIT = 15 << 20  # a phone's photo; api.app.BodyLimit lets this route's body be as large
+PHOTO_LIMIT = 15 << 20  # a phone's photo; api.middleware.BodyLimit lets this route's body be as large
 
 
 class Proposal(BaseModel):
@@ -57,7 +56,7 @@ def proposals(request: Request, job_id: str,
                                               description="who consented to the face match (the requester)")],
               consent_note: Annotated[str, Form(max_length=2000)] = "",
               user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
-    job = service.get(session, job_id, JobKind.analyze)
+    job = handled_job(session, user, job_id, JobKind.analyze)
     table, revision = analysis_table(request, session, job)
     data = photo.file.read(PHOTO_LIMIT + 1)
     if len(data) > PHOTO_LIMIT:

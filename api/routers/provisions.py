@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from api.deps import STAFF, client_address, current_user, db, roles
 from api.errors import NotFound
-from api.links import download_url
+from api.links import mint_download
 from api.routers.analyses import submit
+from api.routers.requests import NewAssignee, assignee_account, assignee_json
 from redactor.access_log.service import record
+from redactor.disclosure.assignment import assign, assignees, require_handler, unassign
 from redactor.disclosure.models import Approval, DisclosureRequest, HandoverPackage, Provision, Release, Role, User
 from redactor.disclosure.package import Party
 from redactor.disclosure.service import (
@@ -87,7 +89,9 @@ def create_provision(body: NewProvision, user: User = Depends(current_user), ses
         req = session.get(DisclosureRequest, body.request_id)
         if req is None:
             raise NotFound(f"no request {body.request_id}")
-    return provision_json(propose_provision(session, created_by=user.username, request=req, **fields))
+    prov = propose_provision(session, created_by=user.username, request=req, **fields)
+    assign(session, user, by=user.username, provision=prov)  # who proposes it handles it
+    return provision_json(prov)
 
 
 def package_json(p: HandoverPackage) -> dict:
@@ -132,6 +136,24 @@ def approve(provision_id: int, body: NewApproval, user: User = Depends(current_u
     return approval_json(approve_provision(session, _get(session, provision_id), user, note=body.note))
 
 
+@router.get("/{provision_id}/assignees", summary="Who handles the provision", **roles(*STAFF, Role.auditor))
+def list_assignees(provision_id: int, session: Session = Depends(db)) -> list[dict]:
+    return [assignee_json(a) for a in assignees(session, provision_id=_get(session, provision_id).id)]
+
+
+@router.post("/{provision_id}/assignees", summary="Assign a handler to the provision, or take one off (remove=true)",
+             **roles(Role.privacy_officer, Role.center_head))
+def change_assignees(provision_id: int, body: NewAssignee, user: User = Depends(current_user),
+                     session: Session = Depends(db)) -> list[dict]:
+    prov = _get(session, provision_id)
+    who = assignee_account(session, body)
+    if body.remove:
+        unassign(session, who, by=user.username, provision_id=prov.id)
+    else:
+        assign(session, who, by=user.username, provision=prov)
+    return [assignee_json(a) for a in assignees(session, provision_id=prov.id)]
+
+
 class NewPackage(BaseModel):
     release_id: int
     # 별지 3호 인수자: who receives it, where it differs from (or completes) the provision; the 인계자 is the
@@ -171,8 +193,11 @@ def create_package(request: Request, provision_id: int, body: NewPackage, user: 
 
 @router.get("/{provision_id}/packages/{job_id}", tags=["packages"], summary="A package job and its result",
             **roles(Role.privacy_officer, Role.center_head, Role.clerk, Role.auditor))
-def get_package(provision_id: int, job_id: str, session: Session = Depends(db)) -> dict:
+def get_package(provision_id: int, job_id: str, user: User = Depends(current_user),
+                session: Session = Depends(db)) -> dict:
     job = service.get(session, job_id, JobKind.package)
+    if Role(user.role) == Role.clerk:
+        require_handler(session, user, provision_id=job.provision_id)
     if job.provision_id != provision_id:
         raise NotFound(f"no package {job_id} of provision {provision_id}")
     return service.to_json(job)
@@ -188,10 +213,12 @@ def package_link(request: Request, provision_id: int, job_id: str, body: Package
         raise NotFound(f"no finished package {job_id} of provision {provision_id}")
     service.require_live(job)
     hours = min(body.hours, request.app.state.settings.link_hours_max)
-    url, until = download_url(request, job.result["object_key"], dt.timedelta(hours=hours))
+    url, link = mint_download(request, session, user, job.result["object_key"], dt.timedelta(hours=hours),
+                              package_job_id=job.id, provision_id=provision_id, reason=body.reason)
     record(session, actor=user.username, role=user.role, action="link", target=f"package:{job_id}",
-           reason=body.reason or f"provision:{provision_id}", client=client_address(request))
-    return {"url": url, "expires_at": until.isoformat()}
+           reason=f"link:{link.id}" + (f" ({body.reason})" if body.reason else ""), client=client_address(request),
+           provision_id=provision_id)
+    return {"url": url, "expires_at": link.expires_at.isoformat(), "link_id": link.id}
 
 
 def _package(session: Session, provision_id: int, job_id: str) -> HandoverPackage:
@@ -204,8 +231,12 @@ def _package(session: Session, provision_id: int, job_id: str) -> HandoverPackag
 @router.get("/{provision_id}/packages/{job_id}/destruction", tags=["packages"],
             summary="A package's handover and destruction record (제35조③)",
             **roles(Role.privacy_officer, Role.center_head, Role.clerk, Role.auditor))
-def get_destruction(provision_id: int, job_id: str, session: Session = Depends(db)) -> dict:
-    return package_json(_package(session, provision_id, job_id))
+def get_destruction(provision_id: int, job_id: str, user: User = Depends(current_user),
+                    session: Session = Depends(db)) -> dict:
+    pkg = _package(session, provision_id, job_id)
+    if Role(user.role) == Role.clerk:
+        require_handler(session, user, provision_id=pkg.provision_id)
+    return package_json(pkg)
 
 
 @router.post("/{provision_id}/packages/{job_id}/destruction", status_code=201, tags=["packages"],

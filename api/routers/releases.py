@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from api.deps import client_address, current_user, db, roles
 from api.errors import NotFound
-from api.links import download_url
+from api.footage import handled_job
+from api.links import mint_download
 from api.pages import MAX_PAGE, Page, page
 from api.routers.analyses import submit
 from redactor.access_log.service import record
+from redactor.disclosure.assignment import handled_clause, require_handler
 from redactor.disclosure.models import DisclosureRequest, Provision, Release, Role, User
 from redactor.disclosure.service import check_release
 from redactor.errors import FootageDestroyed
@@ -61,7 +63,7 @@ def release_json(r: Release) -> dict:
              **roles(Role.privacy_officer, Role.center_head))
 def create_release(request: Request, body: NewRelease, user: User = Depends(current_user),
                    session: Session = Depends(db)) -> dict:
-    render = service.get(session, body.render_id, JobKind.render)
+    render = handled_job(session, user, body.render_id, JobKind.render)
     req = prov = None
     if body.request_id is not None and (req := session.get(DisclosureRequest, body.request_id)) is None:
         raise NotFound(f"no request {body.request_id}")
@@ -92,8 +94,10 @@ class ReleaseOut(BaseModel):
             **roles(Role.privacy_officer, Role.center_head, Role.clerk, Role.auditor))
 def list_releases(request_id: int | None = None, provision_id: int | None = None,
                   limit: int = Query(100, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0),
-                  session: Session = Depends(db)) -> dict:
+                  user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
     q = select(Release).order_by(Release.id.desc())
+    if Role(user.role) == Role.clerk:  # a clerk sees the releases of the cases they handle
+        q = q.where(handled_clause(session, user, Release.request_id, Release.provision_id))
     if request_id is not None:
         q = q.where(Release.request_id == request_id)
     if provision_id is not None:
@@ -103,14 +107,17 @@ def list_releases(request_id: int | None = None, provision_id: int | None = None
 
 @router.get("/{release_id}", summary="One release", **roles(Role.privacy_officer, Role.center_head, Role.clerk,
                                                              Role.auditor))
-def get_release(release_id: int, session: Session = Depends(db)) -> dict:
+def get_release(release_id: int, user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
     rel = session.get(Release, release_id)
     if rel is None:
         raise NotFound(f"no release {release_id}")
+    if Role(user.role) == Role.clerk:
+        require_handler(session, user, rel.request_id, rel.provision_id)
     return release_json(rel)
 
 
-@router.post("/{release_id}/links", status_code=201, summary="An expiring download link for the recipient (logged)",
+@router.post("/{release_id}/links", status_code=201, summary="An expiring download link for the recipient (stored, "
+             "logged; a provision's copy: the privacy officer or the centre head only)",
              **roles(Role.privacy_officer, Role.center_head, Role.clerk))
 def create_link(request: Request, release_id: int, body: NewLink, user: User = Depends(current_user),
                 session: Session = Depends(db)) -> dict:
@@ -121,9 +128,9 @@ def create_link(request: Request, release_id: int, body: NewLink, user: User = D
         raise FootageDestroyed(f"release {rel.id}: its copy was destroyed with its footage "
                                f"({rel.destroyed_at.isoformat()})")
     hours = min(body.hours, request.app.state.settings.link_hours_max)
-    url, until = download_url(request, rel.object_key, dt.timedelta(hours=hours))
-    basis = f"request:{rel.request_id}" if rel.request_id else f"provision:{rel.provision_id}"
+    url, link = mint_download(request, session, user, rel.object_key, dt.timedelta(hours=hours), release=rel,
+                              reason=body.reason)
     record(session, actor=user.username, role=user.role, action="link", target=f"release:{rel.id}",
-           reason=body.reason or basis,
-           client=client_address(request))
-    return {"url": url, "expires_at": until.isoformat(), "release_id": rel.id}
+           reason=f"link:{link.id}" + (f" ({body.reason})" if body.reason else ""), client=client_address(request),
+           request_id=rel.request_id, provision_id=rel.provision_id)
+    return {"url": url, "expires_at": link.expires_at.isoformat(), "release_id": rel.id, "link_id": link.id}

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from api.deps import STAFF, client_address, current_user, db, roles
 from api.errors import NotFound
+from api.footage import handled_job
 from api.pages import MAX_PAGE, JobOut, Page, page
 from api.ranges import serve_object
 from api.routers.analyses import submit
 from redactor.access_log.service import record
+from redactor.disclosure.assignment import handled_jobs
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
 from redactor.jobs import service
@@ -38,14 +40,15 @@ def create_render(request: Request, body: NewRender, user: User = Depends(curren
     k = session.get(KeepSet, body.keep_set_id)
     if k is None:
         raise NotFound(f"no keep-set {body.keep_set_id}")
-    analysis = service.require_live(service.get(session, k.analysis_id, JobKind.analyze))
+    analysis = service.require_live(handled_job(session, user, k.analysis_id, JobKind.analyze))
     if analysis.status != JobStatus.done:
         raise BadInput(f"analysis {analysis.id} is {analysis.status}: render after it is done")
     job = service.create(session, JobKind.render, user.username, {"keep_set_id": k.id, "style": body.style},
-                         recording_id=analysis.recording_id, request_id=analysis.request_id, parent_id=analysis.id)
+                         recording_id=analysis.recording_id, request_id=analysis.request_id,
+                         provision_id=analysis.provision_id, parent_id=analysis.id)
     record(session, actor=user.username, role=user.role, action="render", target=f"recording:{analysis.recording_id}",
-           reason=body.reason or (f"request:{analysis.request_id}" if analysis.request_id else ""),
-           client=client_address(request))
+           reason=body.reason, client=client_address(request), request_id=analysis.request_id,
+           provision_id=analysis.provision_id)
     data = service.to_json(job)
     submit(request, session, job)
     return data
@@ -53,27 +56,29 @@ def create_render(request: Request, body: NewRender, user: User = Depends(curren
 
 @router.get("", response_model=Page[JobOut], summary="List renders (newest first), by analysis", **roles(*STAFF))
 def list_renders(analysis_id: str | None = Query(None, max_length=32), limit: int = Query(100, ge=1, le=MAX_PAGE),
-                 offset: int = Query(0, ge=0), session: Session = Depends(db)) -> dict:
-    q = select(Job).where(Job.kind == JobKind.render).order_by(Job.created_at.desc(), Job.id)
+                 offset: int = Query(0, ge=0), user: User = Depends(current_user),
+                 session: Session = Depends(db)) -> dict:
+    q = select(Job).where(Job.kind == JobKind.render, handled_jobs(session, user)).order_by(Job.created_at.desc(),
+                                                                                           Job.id)
     if analysis_id is not None:
         q = q.where(Job.parent_id == analysis_id)
     return page(session, q, limit, offset, service.to_json)
 
 
 @router.get("/{job_id}", summary="A render, its audit findings and progress", **roles(*STAFF))
-def get_render(job_id: str, session: Session = Depends(db)) -> dict:
-    return service.to_json(service.get(session, job_id, JobKind.render))
+def get_render(job_id: str, user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
+    return service.to_json(handled_job(session, user, job_id, JobKind.render))
 
 
 @router.get("/{job_id}/video", summary="Watch the masked render before release (logged; HTTP Range for seeking)",
             response_class=StreamingResponse, **roles(Role.clerk, Role.privacy_officer))
-def video(request: Request, job_id: str, reason: str = "", user: User = Depends(current_user),
+def video(request: Request, job_id: str, reason: str = Query("", max_length=2000), user: User = Depends(current_user),
           session: Session = Depends(db)) -> Response:
-    job = service.require_live(service.get(session, job_id, JobKind.render))  # 410 once destroyed with its footage
+    job = service.require_live(handled_job(session, user, job_id, JobKind.render))  # 410 once destroyed
     key = job.result.get("object_key")
     if job.status != JobStatus.done or not key:
         raise NotFound(f"render {job_id} has no audited output ({job.status})")
     response = serve_object(request, request.app.state.store(), key, "video/mp4")  # fails (404/410) before a byte
     record(session, actor=user.username, role=user.role, action="view", target=f"render:{job_id}",
-           reason=reason or (f"request:{job.request_id}" if job.request_id else "검토"), client=client_address(request))
+           reason=reason, client=client_address(request), request_id=job.request_id, provision_id=job.provision_id)
     return response

@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from api.deps import STAFF, current_user, db, roles
 from api.errors import NotFound
-from api.footage import analysis_table
+from api.footage import analysis_table, handled_job
 from redactor.base import utcnow
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
-from redactor.jobs import service
 from redactor.jobs.models import JobKind, KeepSet
 
 router = APIRouter(tags=["reviews"])
@@ -34,7 +33,7 @@ def keep_set_json(k: KeepSet) -> dict:
              **roles(Role.clerk, Role.privacy_officer))
 def create_keep_set(request: Request, job_id: str, body: NewKeepSet, user: User = Depends(current_user),
                     session: Session = Depends(db)) -> dict:
-    job = service.get(session, job_id, JobKind.analyze)
+    job = handled_job(session, user, job_id, JobKind.analyze)
     table, _ = analysis_table(request, session, job)  # the latest revision: manual tracks can be kept too
     unknown = set(body.track_ids) - {t.id for t in table.tracks}
     if unknown:
@@ -47,8 +46,9 @@ def create_keep_set(request: Request, job_id: str, body: NewKeepSet, user: User 
 
 
 @router.get("/keep-sets/{keep_set_id}", summary="One keep-set", **roles(*STAFF))
-def get_keep_set(keep_set_id: int, session: Session = Depends(db)) -> dict:
+def get_keep_set(keep_set_id: int, user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
     k = session.get(KeepSet, keep_set_id)
     if k is None:
         raise NotFound(f"no keep-set {keep_set_id}")
+    handled_job(session, user, k.analysis_id, JobKind.analyze)
     return keep_set_json(k)

@@ -62,6 +62,17 @@ def update_profile(user_id: int, body: Profile, session: Session = Depends(db)) 
     return _json(user)
 
 
+class NewPassword(BaseModel):
+    password: str = Field(min_length=8, max_length=1024)
+
+
+@router.post("/{user_id}/password", summary="Set an account's password: its earlier tokens stop working", **ADMIN)
+def set_password(user_id: int, body: NewPassword, session: Session = Depends(db)) -> dict:
+    user = _get(session, user_id)
+    accounts.set_password(session, user, body.password)
+    return _json(user)
+
+
 @router.post("/{user_id}/disable", summary="Disable an account: its tokens stop working at once", **ADMIN)
 def disable(user_id: int, session: Session = Depends(db)) -> dict:
     user = _get(session, user_id)
@@ -69,7 +80,7 @@ def disable(user_id: int, session: Session = Depends(db)) -> dict:
     return _json(user)
 
 
-@router.post("/{user_id}/enable", summary="Enable an account", **ADMIN)
+@router.post("/{user_id}/enable", summary="Enable an account (tokens from before its disable stay dead)", **ADMIN)
 def enable(user_id: int, session: Session = Depends(db)) -> dict:
     user = _get(session, user_id)
     accounts.set_disabled(session, user, False)

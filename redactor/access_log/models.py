@@ -21,3 +21,7 @@ class AccessRecord(Base):
     target: Mapped[str] = mapped_column(String(128))  # what: "recording:3", "render:<job>", "release:2"
     reason: Mapped[str] = mapped_column(Text, default="")  # why: the request or provision it serves, or a free text
     client: Mapped[str] = mapped_column(String(64), default="")  # network address, not a person
+    # the request or provision the access serves (제31조, 표준지침 47조), from the footage's own record, never the
+    # caller's words: every use of footage names one (redactor.access_log.service.record)
+    request_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    provision_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)

@@ -53,13 +53,21 @@ def set_profile(session: Session, user: User, *, display_name: str | None = None
     return user
 
 
+def end_tokens(user: User) -> None:
+    """Every token issued before now stops working, for good (tokens name the version they were issued under)."""
+    user.credential_version = (user.credential_version or 0) + 1
+
+
 def set_password(session: Session, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
+    end_tokens(user)
     session.flush()
 
 
 def set_disabled(session: Session, user: User, disabled: bool) -> None:
+    """A disable ends the account's tokens; so does an enable (a token from before the disable must not come back)."""
     user.disabled = disabled
+    end_tokens(user)
     session.flush()
 
 

@@ -1,7 +1,9 @@
 """Short-lived bearer tokens (JWT, HS256). The secret: REDACTOR_SECRET_KEY, else REDACTOR_HOME/keys/token.key.
 
-A token names the account and nothing the server trusts beyond that: role and disabled state are read from the
-database on every request, so a changed role or a disabled account takes effect at once, tokens included.
+A token names the account and the account's credential version when it was issued, nothing the server trusts
+beyond that: role, disabled state and the current version are read from the database on every request, so a changed
+role or a disabled account takes effect at once, and a new password, a disable or an enable (each moves the version
+on) ends every token issued before, for good.
 """
 
 from __future__ import annotations
@@ -58,20 +60,26 @@ def secret() -> bytes:
     return _secret_for(os.environ.get("REDACTOR_SECRET_KEY"), str(settings().home))
 
 
-def issue(user_id: int, username: str, now: dt.datetime | None = None) -> tuple[str, int]:
-    """(token, seconds it lives)."""
+def issue(user_id: int, username: str, now: dt.datetime | None = None, version: int = 0) -> tuple[str, int]:
+    """(token, seconds it lives). `version`: the account's credential_version now."""
     now = now or dt.datetime.now(dt.UTC)
     life = lifetime()
-    claims = {"sub": str(user_id), "name": username, "iat": now, "exp": now + life, "iss": ISSUER,
-              "jti": uuid.uuid4().hex}
+    claims = {"sub": str(user_id), "name": username, "ver": int(version), "iat": now, "exp": now + life,
+              "iss": ISSUER, "jti": uuid.uuid4().hex}
     return jwt.encode(claims, secret(), algorithm=ALGORITHM), int(life.total_seconds())
 
 
-def read(token: str) -> int:
-    """The user id of a valid, unexpired token; TokenInvalid otherwise."""
+def claims(token: str) -> tuple[int, int]:
+    """(user id, credential version) of a valid, unexpired token; TokenInvalid otherwise."""
     try:
-        claims = jwt.decode(token, secret(), algorithms=[ALGORITHM], issuer=ISSUER,
-                            options={"require": ["sub", "exp", "iat"]})
-        return int(claims["sub"])
-    except (jwt.PyJWTError, ValueError) as err:
+        c = jwt.decode(token, secret(), algorithms=[ALGORITHM], issuer=ISSUER,
+                       options={"require": ["sub", "exp", "iat", "ver"]})
+        return int(c["sub"]), int(c["ver"])
+    except (jwt.PyJWTError, ValueError, TypeError) as err:
         raise TokenInvalid(f"invalid token: {err}") from None
+
+
+def read(token: str) -> int:
+    """The user id of a valid, unexpired token; TokenInvalid otherwise (its version is checked by the caller
+    against the account: api.deps.account_for_token)."""
+    return claims(token)[0]

@@ -4,6 +4,7 @@ CPU; no broker). With REDACTOR_BROKER set, jobs go to Celery workers instead."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -15,6 +16,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     db.require_current()  # one clear line (`redactor db upgrade`) instead of SQL errors on the first request
     settings = ServiceSettings()
+    if not settings.public_url:  # download links name this address, never a request's Host header
+        settings = dataclasses.replace(settings, public_url=f"http://{args.host}:{args.port}")
     mode = "embedded worker" if settings.embedded else f"Celery workers via {settings.broker}"
     print(f"redactor API on http://{args.host}:{args.port} ({mode}); OpenAPI at /docs")
     # No per-request access log: download links carry their credential in the path, and who touched which footage

@@ -56,6 +56,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)  # set by the service's auth
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Every token names the version it was issued under; a new password, a disable or an enable moves it on, so no
+    # earlier token works again (redactor.auth.tokens, api.deps.account_for_token).
+    credential_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DisclosureRequest(Base):
@@ -208,3 +211,47 @@ class HandoverPackage(Base):
     destroyed_by: Mapped[str] = mapped_column(String(255), default="")  # 소속 직급 of who destroyed it
     slip_sha256: Mapped[str] = mapped_column(String(64), default="")
     destruction_ledger_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Assignment(Base):
+    """Who handles a request or a provision (제31조: least privilege). The clerk who files a request (or proposes a
+    provision) is its first handler; the privacy officer or the centre head assigns others and takes them off. A
+    row taken off keeps who and when (`removed_at`), so the record of who could see which footage stays."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), nullable=True, index=True)
+    provision_id: Mapped[int | None] = mapped_column(ForeignKey("provisions.id"), nullable=True, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(64))
+    assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship()
+
+
+class DownloadLink(Base):
+    """A recipient's download link, stored: who minted it, for what, until when, whether it was revoked, how often it
+    was used. The URL carries a random secret; only its sha256 is kept here."""
+
+    __tablename__ = "download_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    object_key: Mapped[str] = mapped_column(String(512))
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"), nullable=True, index=True)
+    package_job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"), nullable=True, index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), nullable=True)
+    provision_id: Mapped[int | None] = mapped_column(ForeignKey("provisions.id"), nullable=True)
+    minted_by: Mapped[str] = mapped_column(String(64))
+    minted_role: Mapped[str] = mapped_column(String(32))
+    minted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

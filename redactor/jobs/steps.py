@@ -225,9 +225,8 @@ def release_step(job_id: str, progress: service.Progress) -> None:
         lines = mark_lines(f"{reference} · 관리대장 {rel.ledger_number}", recipient, now.date(), notice=notice)
         mark_clip(src, marked, rel.ledger_number, lines)
         store.put(key, marked, expires_at=expires, content_type="video/mp4")
-        record(s, actor=job.created_by, action="release", target=f"release:{rel.id}",
-               reason=f"{'request:' + str(job.request_id) if job.request_id else 'provision:' + str(job.provision_id)}"
-                      f" render:{render.id}")
+        record(s, actor=job.created_by, action="release", target=f"release:{rel.id}", reason=f"render:{render.id}",
+               request_id=job.request_id, provision_id=job.provision_id)
         service.finish(s, job, {"release_id": rel.id, "ledger_number": rel.ledger_number, "object_key": key,
                                 "expires_at": expires.isoformat(), "visible_mark": notice})
 
