@@ -81,7 +81,7 @@ def collect(clips: list[Path], every: int, cache: Path | None) -> tuple[list, di
     for clip in clips:
         store = cache / f"{clip.stem}.every{every}.pkl" if cache else None
         if store and store.exists():
-            got = pickle.loads(store.read_bytes())
+            got = pickle.loads(store.read_bytes())  # noqa: S301 (our own cache, written below)
             frames += got["frames"]
             for k, v in got["costs"].items():
                 costs.setdefault(k, []).extend(v)
