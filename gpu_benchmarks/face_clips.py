@@ -78,6 +78,7 @@ def run_clip(clip: Path, mode: str, audit_too: bool, engine, work: Path) -> dict
             render(clip, table, out, show_progress=False)
             row["released"] = True
         row["render_audit_s"] = round(time.perf_counter() - t, 1)
+        row["mask_cover"] = mask_cover(clip, table)
         if out.exists():
             s = score_redact(clip, out)
             row.update({k: s[k] for k in ("source_frames", "output_frames", "output_audio_streams",
@@ -90,6 +91,37 @@ def run_clip(clip: Path, mode: str, audit_too: bool, engine, work: Path) -> dict
         row["audit_findings"] = len(findings)
         row["audit_recall"] = score_audit(clip, findings, work)
     return row
+
+
+def mask_cover(clip: Path, table) -> dict:
+    """Why boxes leak: per bucket, how many labelled boxes the planned masks (audit findings included) cover by
+    >= 90%, partly (10-90%: a mask that lags or is too small), or not at all (no detection near it)."""
+    import numpy as np
+
+    from redactor.track.masks import plan_masks
+
+    masks = plan_masks(table, set())
+    gt = json.loads(clip.with_suffix(".gt.json").read_text())["boxes"]
+    cells = {b: {"full": 0, "partial": 0, "none": 0} for b in BUCKETS}
+    for f, boxes in gt.items():
+        m = masks.get(int(f), np.zeros((0, 4), np.float32))
+        for g in boxes:
+            if g["label"] != "face":
+                continue
+            x1, y1, x2, y2 = g["box"]
+            h = y2 - y1
+            b = "<10" if h < 10 else "10-16" if h < 16 else "16-32" if h < 32 else ">=32"
+            cover = 0.0
+            if len(m):
+                # share of the box under the union of masks, on a 1 px grid
+                xs, ys = np.meshgrid(np.arange(x1, x2, 1.0) + 0.5, np.arange(y1, y2, 1.0) + 0.5)
+                pts = np.column_stack([xs.ravel(), ys.ravel()])
+                inside = np.zeros(len(pts), bool)
+                for mx1, my1, mx2, my2 in m:
+                    inside |= (pts[:, 0] >= mx1) & (pts[:, 0] < mx2) & (pts[:, 1] >= my1) & (pts[:, 1] < my2)
+                cover = float(inside.mean()) if len(pts) else 1.0
+            cells[b]["full" if cover >= 0.9 else "partial" if cover >= 0.1 else "none"] += 1
+    return cells
 
 
 def pooled(rows: list[dict]) -> dict:
@@ -108,6 +140,13 @@ def pooled(rows: list[dict]) -> dict:
         out["collateral_max"] = max(coll) if coll else None
         out["collateral_mean"] = round(sum(coll) / len(coll), 4) if coll else None
         out["released"] = sum(bool(r.get("released")) for r in rows)
+    cover = {b: {"full": 0, "partial": 0, "none": 0} for b in BUCKETS}
+    for r in rows:
+        for b, v in r.get("mask_cover", {}).items():
+            for k, n in v.items():
+                cover[b][k] += n
+    if any(rows and "mask_cover" in r for r in rows):
+        out["mask_cover"] = cover
     acells: dict[str, list[int]] = {}
     for r in rows:
         for k, v in r.get("audit_recall", {}).items():
