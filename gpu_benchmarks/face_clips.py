@@ -60,7 +60,7 @@ def score_audit(clip: Path, findings: list[dict], work: Path) -> dict:
     return json.loads(res.stdout)
 
 
-def run_clip(clip: Path, mode: str, audit_too: bool, engine, work: Path) -> dict:
+def run_clip(clip: Path, mode: str, audit_too: bool, engine, work: Path, detector=None) -> dict:
     from redactor.pipeline import analyze, audit, redact, render
 
     row: dict = {"clip": clip.name}
@@ -72,7 +72,7 @@ def run_clip(clip: Path, mode: str, audit_too: bool, engine, work: Path) -> dict
         row["analyze_s"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
         if mode == "redact":
-            rep = redact(clip, out, table=table, show_progress=False)
+            rep = redact(clip, out, table=table, show_progress=False, audit_detector=detector)
             row.update(released=rep.released, remask_rounds=rep.remask_rounds, findings=len(rep.findings))
         else:
             render(clip, table, out, show_progress=False)
@@ -86,7 +86,7 @@ def run_clip(clip: Path, mode: str, audit_too: bool, engine, work: Path) -> dict
                                           "collateral_fraction", "frames_with_unmasked", "masked_by_size")})
     if audit_too:
         t = time.perf_counter()
-        findings = [f.to_json() for f in audit(clip, show_progress=False)]
+        findings = [f.to_json() for f in audit(clip, detector=detector, show_progress=False)]
         row["audit_s"] = round(time.perf_counter() - t, 1)
         row["audit_findings"] = len(findings)
         row["audit_recall"] = score_audit(clip, findings, work)
@@ -180,18 +180,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=["redact", "render", "none"], default="redact")
     ap.add_argument("--audit", action="store_true", help="also the audit alone on the unmasked clip")
     ap.add_argument("--profile-json", type=json.loads, default=None, help="override fields of the VIDEO profile")
+    ap.add_argument("--audit-json", type=json.loads, default=None,
+                    help="the audit's face passes, as JSON [[model, scale, mirrored, threshold], ...]")
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--work", type=Path, default=Path("/tmp/f13/work"))
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     engine = engine_for(args.profile_json) if args.mode != "none" else None
+    from redactor.detect.engine import AuditDetector
+
+    detector = AuditDetector(tuple(tuple(p) for p in args.audit_json)) if args.audit_json else AuditDetector()
     rows = []
     for clip in args.clips:
         if not clip.with_suffix(".gt.json").exists():
             sys.exit(f"face_clips: {clip.with_suffix('.gt.json')}: no ground truth")
-        rows.append(run_clip(clip, args.mode, args.audit, engine, args.work))
+        rows.append(run_clip(clip, args.mode, args.audit, engine, args.work, detector))
         print(line(rows[-1]), flush=True)
-    res = {"mode": args.mode, "overrides": args.profile_json, "machine": f"{platform.machine()} "
+    res = {"mode": args.mode, "overrides": args.profile_json, "audit_passes": detector.face_passes, "machine": f"{platform.machine()} "
            f"{len(os.sched_getaffinity(0))} CPUs", "load_average": os.getloadavg(), "clips": rows,
            "pooled": pooled(rows)}
     args.json.parent.mkdir(parents=True, exist_ok=True)
