@@ -196,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"face_clips: {clip.with_suffix('.gt.json')}: no ground truth")
         rows.append(run_clip(clip, args.mode, args.audit, engine, args.work, detector))
         print(line(rows[-1]), flush=True)
-    res = {"mode": args.mode, "overrides": args.profile_json, "audit_passes": detector.face_passes, "machine": f"{platform.machine()} "
+    res = {"mode": args.mode, "overrides": args.profile_json, "audit_passes": detector.face_passes,
+           "machine": f"{platform.machine()} "
            f"{len(os.sched_getaffinity(0))} CPUs", "load_average": os.getloadavg(), "clips": rows,
            "pooled": pooled(rows)}
     args.json.parent.mkdir(parents=True, exist_ok=True)
