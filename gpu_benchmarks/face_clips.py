@@ -174,17 +174,53 @@ def line(r: dict) -> str:
     return " | ".join(parts)
 
 
+def markdown(results: list[dict]) -> str:
+    """One row per clip of the given result files, then the pooled rows of each file."""
+    head = ("| clip | frames | boxes | masked | <10 | 10-16 | 16-32 | >=32 | collateral | released (rounds) | "
+            "audit alone: <10 / 10-16 / 16-32 / >=32 |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+
+    def cell(r: dict, b: str) -> str:
+        v = r.get("masked_by_size", {}).get(b)
+        return f"{v['fraction']:.3f} ({v['boxes']})" if v else "—"
+
+    def audit(r: dict) -> str:
+        a = r.get("audit_recall")
+        if not a:
+            return "—"
+        return " / ".join(f"{a[f'face {b}']['recall']:.2f}" if f"face {b}" in a else "—" for b in BUCKETS)
+
+    for res in results:
+        for r in res["clips"]:
+            if "masked_fraction" in r:
+                lines.append(f"| {r['clip']} | {r['source_frames']} | {r['labelled_boxes']} | "
+                             f"{r['masked_fraction']:.4f} | " + " | ".join(cell(r, b) for b in BUCKETS) +
+                             f" | {r['collateral_fraction']:.3f} | {r.get('released')} ({r.get('remask_rounds')}) | "
+                             f"{audit(r)} |")
+            else:
+                lines.append(f"| {r['clip']} | | | not released ({r.get('findings')} findings) | | | | | | | "
+                             f"{audit(r)} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="masked share per face-height bucket on labelled clips")
-    ap.add_argument("clips", nargs="+", type=Path)
+    ap.add_argument("clips", nargs="*", type=Path)
+    ap.add_argument("--table", nargs="+", type=Path, default=None,
+                    help="print a Markdown table of these result files (no clip is run)")
     ap.add_argument("--mode", choices=["redact", "render", "none"], default="redact")
     ap.add_argument("--audit", action="store_true", help="also the audit alone on the unmasked clip")
     ap.add_argument("--profile-json", type=json.loads, default=None, help="override fields of the VIDEO profile")
     ap.add_argument("--audit-json", type=json.loads, default=None,
                     help="the audit's face passes, as JSON [[model, scale, mirrored, threshold], ...]")
-    ap.add_argument("--json", type=Path, required=True)
+    ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--work", type=Path, default=Path("/tmp/f13/work"))
     args = ap.parse_args(argv)
+    if args.table:
+        print(markdown([json.loads(p.read_text()) for p in args.table]))
+        return 0
+    if not args.clips or not args.json:
+        ap.error("CLIP ... and --json are needed (or --table)")
     args.work.mkdir(parents=True, exist_ok=True)
     engine = engine_for(args.profile_json) if args.mode != "none" else None
     from redactor.detect.engine import AuditDetector
