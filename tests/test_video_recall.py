@@ -112,3 +112,19 @@ def test_held_out_face_clips_masked_per_bucket(tmp_path: Path) -> None:
         assert row["output_audio_streams"] == 0 and row["output_frames"] == row["source_frames"]
     assert res["pooled"]["masked"]["all"] >= 0.99, res["pooled"]
     assert EVALDATA.exists()
+
+
+def test_the_audit_runs_no_pass_the_masks_were_driven_by() -> None:
+    """A second opinion: every face pass of the audit is a model at a scale or orientation the VIDEO profile never
+    runs (the audit before was CenterFace at 1x, one of the mask driver's own passes)."""
+    from redactor.detect.engine import AUDIT_FACE_PASSES, VIDEO, AuditDetector
+
+    driver = {("yunet", s, False) for s in VIDEO.yunet_scales} | {("centerface", s, False)
+                                                                  for s in VIDEO.centerface_scales}
+    if VIDEO.yunet_flip:
+        driver |= {("yunet", s, True) for s in VIDEO.yunet_scales}
+    if VIDEO.centerface_flip:
+        driver |= {("centerface", s, True) for s in VIDEO.centerface_scales}
+    audit = {(m, float(s), bool(f)) for m, s, f, _ in AUDIT_FACE_PASSES}
+    assert audit and not audit & driver
+    assert AuditDetector().face_passes == AUDIT_FACE_PASSES
