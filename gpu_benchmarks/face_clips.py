@@ -79,6 +79,7 @@ def run_clip(clip: Path, mode: str, audit_too: bool, engine, work: Path, detecto
             row["released"] = True
         row["render_audit_s"] = round(time.perf_counter() - t, 1)
         row["mask_cover"] = mask_cover(clip, table)
+        table.save(work / f"{clip.stem}.tracks.json")  # with the audit's findings as tracks: masks can be re-planned
         if out.exists():
             s = score_redact(clip, out)
             row.update({k: s[k] for k in ("source_frames", "output_frames", "output_audio_streams",
