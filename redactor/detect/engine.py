@@ -189,9 +189,9 @@ def _run_flipped(model, image: np.ndarray, scale: float) -> tuple[np.ndarray, np
 
 # The audit's face passes: (model, scale, mirrored, threshold). None of them is a pass of the VIDEO profile (YuNet at
 # 2x, CenterFace at 1x, unmirrored), so the audit sees each frame through other eyes: YuNet at 1.5x and YuNet on the
-# mirrored frame at 1x. Chosen on the tuning clips of issue 13 (docs/decisions.md): alone, on unmasked frames, 0.85 of
-# the 10-16 px faces and 0.95 of those of 16 px and up (keyframe samples), for less than one CenterFace pass at 1x (the audit before,
-# CenterFace 1x at 0.5, found 0.17 and 0.69).
+# mirrored frame at 1x. Chosen on the tuning clips of issue 13 (docs/decisions.md): alone, on sampled unmasked
+# frames, 0.85 of the 10-16 px faces and 0.95 of those of 16 px and up, for less than one CenterFace pass at 1x (the
+# audit before, CenterFace 1x at 0.5, found 0.17 and 0.69).
 AUDIT_FACE_PASSES: tuple[tuple[str, float, bool, float], ...] = (("yunet", 1.5, False, 0.3),
                                                                   ("yunet", 1.0, True, 0.3))
 
