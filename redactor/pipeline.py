@@ -314,6 +314,9 @@ def findings_as_tracks(findings: list[Finding], start_id: int) -> list[Track]:
     return out
 
 
+AUDIT_STRIDE = 2  # redact audits every other frame of its output (every frame when the analysis stride is 1)
+
+
 @dataclass
 class RedactReport:
     input: str
@@ -343,13 +346,15 @@ class RedactReport:
 def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: str = "solid",
            params: MaskParams | None = None, max_remask_rounds: int = 2, hooks: Iterable[FrameHook] = (),
            table: TrackTable | None = None, extra_masks: Callable | None = None,
-           show_progress: bool = True, verified: Callable[[int], np.ndarray] | None = None) -> RedactReport:
+           show_progress: bool = True, verified: Callable[[int], np.ndarray] | None = None,
+           audit_detector: AuditDetector | None = None) -> RedactReport:
     """Analyze, render, audit. Where the audit finds a face or plate outside the kept tracks, it is masked too and
     the clip rendered again (at most `max_remask_rounds` times); if the audit still objects, nothing is released.
 
-    The audit looks at the frames half-way between the analysis keyframes (every frame when the stride is 1): those
-    are the frames whose masks were interpolated, and a face the detectors missed there is visible over several
-    frames, so it reaches an audited one."""
+    The audit looks at every other frame, the odd ones (every frame when the analysis stride is 1): with keyframes
+    every 4th frame those are the frames whose masks were interpolated or carried, and a face the detectors missed
+    is visible over several frames, so it reaches an audited one (issue 13: one frame in four let a face seen for
+    three frames through)."""
     out = Path(out)
     seconds: dict[str, float] = {}
     t = time.perf_counter()
@@ -361,15 +366,15 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
     rounds = 0
     findings: list[Finding] = []
     seconds["render"] = seconds["audit"] = 0.0
-    detector = AuditDetector()
-    stride = max(1, int(table.params.get("stride", 1)))
+    detector = audit_detector or AuditDetector()
+    stride = min(AUDIT_STRIDE, max(1, int(table.params.get("stride", 1))))
     recheck: set[int] | None = None  # after a re-mask, only the audited frames whose masks changed are audited again
     pool = ThreadPoolExecutor(frame_workers(), thread_name_prefix="audit")
     masks = plan_masks(table, set(keep), params)  # as render plans them: the audit tells our masks from plates
     try:
         while True:
             t = time.perf_counter()
-            check = FrameAudit(detector, table, keep, stride, stride // 2, recheck, pool, masks, verified)
+            check = FrameAudit(detector, table, keep, stride, 1 if stride > 1 else 0, recheck, pool, masks, verified)
             render(video, table, staging, keep, style, params, [*hooks, check], extra_masks, show_progress)
             findings = check.findings
             # render's wall clock includes the audit, which runs beside it; "audit" is the workers' summed time

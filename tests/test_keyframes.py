@@ -1,5 +1,5 @@
 """Analysis on keyframes: the detectors run on every `stride`-th frame, at every cut and on the last frame; masks
-reach across the frames in between; the audit looks at the frames half-way between keyframes, and after a re-mask
+reach across the frames in between; the audit looks at chosen frames (redact: every other one), and after a re-mask
 only at the audited frames whose masks changed."""
 
 from __future__ import annotations

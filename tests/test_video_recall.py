@@ -1,0 +1,129 @@
+"""Issue 13: no bystander visible in any frame. The audit is a second opinion on every other frame of the output (not
+one in four), its findings are masked and rendered again, and findings that persist block the release; the video
+passes find the small faces of unseen footage. Clips are made from real photos and scored by the acceptance tool
+(shared/tools/score_redact.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import SHARED
+
+from redactor.detect.types import Detections
+from redactor.detect.yunet import YuNet
+from redactor.pipeline import redact
+
+TOOLS = SHARED / "tools"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_clip(frames: list[np.ndarray], out: Path, fps: int = 10) -> Path:
+    h, w = frames[0].shape[:2]
+    enc = subprocess.Popen(["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s",
+                            f"{w}x{h}", "-r", str(fps), "-i", "-", "-c:v", "libx264", "-crf", "18", "-pix_fmt",
+                            "yuv420p", str(out)], stdin=subprocess.PIPE)
+    for f in frames:
+        enc.stdin.write(np.ascontiguousarray(f).tobytes())
+    enc.stdin.close()
+    assert enc.wait() == 0
+    return out
+
+
+def score(clip: Path, out: Path, gt: dict) -> dict:
+    path = clip.with_suffix(".gt.json")
+    path.write_text(json.dumps(gt))
+    res = subprocess.run([sys.executable, str(TOOLS / "score_redact.py"), str(clip), str(out), str(path), "--label",
+                          "face"], capture_output=True, text=True, check=True)
+    return json.loads(res.stdout)
+
+
+def textured(w: int, h: int, seed: int = 3) -> np.ndarray:
+    """A still, textured background with no face in it (blurred noise: corners for the camera-motion measure)."""
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(0, 255, (h // 4, w // 4, 3), dtype=np.uint8)
+    return cv2.GaussianBlur(cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC), (0, 0), 2)
+
+
+def test_a_face_seen_on_one_frame_between_keyframes_is_caught_by_the_audit(tmp_path: Path, testdata: Path) -> None:
+    """A real face shown on frame 5 only of a still 12-frame clip: no keyframe (0, 4, 8, 11) sees it, the audit of one
+    frame in four (2, 6, 10) did not either and the face was released unmasked; the audit of every other frame
+    finds it, masks it and renders again."""
+    photo = cv2.imread(str(testdata / "messi5.jpg"))
+    boxes, scores = YuNet(0.6)(photo, 1.0)
+    x1, y1, x2, y2 = (int(v) for v in boxes[int(np.argmax(scores))])
+    pad = (x2 - x1) // 2
+    face = photo[max(0, y1 - pad):y2 + pad, max(0, x1 - pad):x2 + pad]
+    face = cv2.resize(face, (96, round(96 * face.shape[0] / face.shape[1])))
+    w, h = 640, 360
+    bg = textured(w, h)
+    frames = [bg.copy() for _ in range(12)]
+    fx, fy = 300, 120
+    frames[5][fy:fy + face.shape[0], fx:fx + face.shape[1]] = face
+    clip = write_clip(frames, tmp_path / "flash.mp4")
+    out = tmp_path / "out.mp4"
+    rep = redact(clip, out, show_progress=False)
+    assert rep.released and out.exists()
+    assert any(f["frame"] == 5 for f in rep.findings) or rep.remask_rounds >= 1
+    # the face's box at the scale it was pasted: eyes to chin, inside the crop's margin
+    s = 96 / (x2 - x1 + 2 * pad)
+    gt_box = [fx + pad * s, fy + pad * s, fx + (x2 - x1 + pad) * s, fy + (y2 - y1 + pad) * s]
+    scored = score(clip, out, {"fps": 10, "frames": 12, "size": [w, h],
+                               "boxes": {"5": [{"label": "face", "box": gt_box}]}})
+    assert scored["masked_fraction"] == 1.0, scored
+    assert scored["output_frames"] == 12
+
+
+class AlwaysAFace:
+    """An audit that sees a face in the same place on every frame, masked or not: a finding that persists."""
+
+    def detect(self, image: np.ndarray) -> Detections:
+        return Detections.of(np.float32([[10, 10, 40, 40]]), np.float32([0.9]), "face", "audit")
+
+
+def test_findings_that_persist_block_the_release(tmp_path: Path) -> None:
+    clip = write_clip([textured(320, 240) for _ in range(6)], tmp_path / "still.mp4")
+    out = tmp_path / "out.mp4"
+    rep = redact(clip, out, show_progress=False, audit_detector=AlwaysAFace(), max_remask_rounds=2)
+    assert not rep.released and rep.output is None and rep.remask_rounds == 2
+    assert not out.exists() and not list(tmp_path.glob(".out*"))  # nothing written, no staging file left
+    assert {f["frame"] for f in rep.findings} == {1, 3, 5}  # every other frame audited
+
+
+@pytest.mark.slow
+def test_held_out_face_clips_masked_per_bucket(tmp_path: Path, evaldata: Path) -> None:
+    """The issue's figures on two held-out clips of gpu_benchmarks/make_face_clips.py (never tuned on): >= 0.99 of
+    the labelled faces masked (pooled; measured 1.000 and 0.990), collateral <= 0.15, every clip released."""
+    clips = tmp_path / "clips"
+    subprocess.run([sys.executable, str(REPO / "gpu_benchmarks" / "make_face_clips.py"), "--split", "held",
+                    "--out", str(clips), "--only", "pan540_crf28", "dark540_noise_crf30"], check=True)
+    out = tmp_path / "r.json"
+    subprocess.run([sys.executable, str(REPO / "gpu_benchmarks" / "face_clips.py"), *sorted(map(str,
+                    clips.glob("*.mp4"))), "--json", str(out), "--work", str(tmp_path / "work")], check=True)
+    res = json.loads(out.read_text())
+    for row in res["clips"]:
+        assert row["released"], row
+        assert row["collateral_fraction"] <= 0.15, row
+        assert row["output_audio_streams"] == 0 and row["output_frames"] == row["source_frames"]
+    assert res["pooled"]["masked"]["all"] >= 0.99, res["pooled"]
+
+
+def test_the_audit_runs_no_pass_the_masks_were_driven_by() -> None:
+    """A second opinion: every face pass of the audit is a model at a scale or orientation the VIDEO profile never
+    runs (the audit before was CenterFace at 1x, one of the mask driver's own passes)."""
+    from redactor.detect.engine import AUDIT_FACE_PASSES, VIDEO, AuditDetector
+
+    driver = {("yunet", s, False) for s in VIDEO.yunet_scales} | {("centerface", s, False)
+                                                                  for s in VIDEO.centerface_scales}
+    if VIDEO.yunet_flip:
+        driver |= {("yunet", s, True) for s in VIDEO.yunet_scales}
+    if VIDEO.centerface_flip:
+        driver |= {("centerface", s, True) for s in VIDEO.centerface_scales}
+    audit = {(m, float(s), bool(f)) for m, s, f, _ in AUDIT_FACE_PASSES}
+    assert audit and not audit & driver
+    assert AuditDetector().face_passes == AUDIT_FACE_PASSES
