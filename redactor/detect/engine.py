@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from redactor.detect.backend import Backend, backend
 from redactor.detect.centerface import CenterFace
 from redactor.detect.fusion import features, load_fusion
 from redactor.detect.nms import coverage_matrix, nms
@@ -66,13 +67,16 @@ VIDEO = Profile(yunet_scales=(2.0,), yunet_threshold=0.4, centerface_scales=(1.0
 
 
 class DetectionEngine:
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, runner: Backend | None = None) -> None:
+        """`runner`: the backend the models run on (redactor.detect.backend; default REDACTOR_BACKEND's, cpu)."""
         self.profile = profile
+        self.backend = runner = runner or backend()
         self.fusion = load_fusion() if profile.fusion else None
-        self.yunet = YuNet(threshold=profile.yunet_threshold)
-        self.centerface = CenterFace(threshold=profile.centerface_threshold)
-        self.coco = Yolo("coco_yolov8n", threshold=profile.coco_threshold)
-        self.plates = {name: Yolo(name, threshold=profile.plate_threshold) for name, _ in profile.plate_passes}
+        self.yunet = YuNet(threshold=profile.yunet_threshold, runner=runner)
+        self.centerface = CenterFace(threshold=profile.centerface_threshold, runner=runner)
+        self.coco = Yolo("coco_yolov8n", threshold=profile.coco_threshold, runner=runner)
+        self.plates = {name: Yolo(name, threshold=profile.plate_threshold, runner=runner)
+                       for name, _ in profile.plate_passes}
 
     @classmethod
     def for_images(cls) -> DetectionEngine:
