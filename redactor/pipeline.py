@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from redactor.detect.backend import batch_size
 from redactor.detect.engine import AuditDetector, DetectionEngine
 from redactor.detect.nms import coverage_matrix
 from redactor.detect.types import LABEL_ID, LABELS, Detections
@@ -81,6 +82,8 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
                 return
             queue.popleft()
             if step.detected is not None:
+                if not step.detected.done():
+                    batcher.flush()  # its batch may still be filling: run it now
                 tracked = tracker.update(step.detected.result())
                 builder.add(step.frame.index, step.frame.image, tracked)
                 flow.seed(tracked, step.grey, step.scale)
@@ -88,6 +91,7 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
                 builder.add(step.frame.index, None, tracker.update(flow.step(step.grey, step.scale, step.camera)))
 
     with ThreadPoolExecutor(workers, thread_name_prefix="detect") as pool:
+        batcher = _Batcher(engine, pool, batch_size())
         for frame in progress(decode(video, info.rotation), total=info.frames, desc="analyze",
                               enabled=show_progress):
             moved = camera.update(frame.image)
@@ -97,16 +101,17 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
                 queue.append(held.between())
                 held = None
             if camera.cut or frame.index - last_key >= stride:
-                step.detected = pool.submit(engine.detect, frame.image)
+                step.detected = batcher.submit(frame.image)
                 queue.append(step)
                 last_key = frame.index
-                settle(workers)
+                settle(workers * batcher.size)
             else:
                 held = step
             decoded += 1
         if held is not None:
-            held.detected = pool.submit(engine.detect, held.frame.image)
+            held.detected = batcher.submit(held.frame.image)
             queue.append(held)
+        batcher.flush()
         settle(0)
     _check_complete(info, decoded)
     # `location`: where the video was analysed from, so that `propose` finds it again without --video
@@ -117,6 +122,43 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
     if out is not None:
         table.save(out)
     return table
+
+
+class _Batcher:
+    """Keyframes handed to the detectors `size` at a time (REDACTOR_BATCH: one graph run for the batch on a GPU),
+    each with its own future; with size 1, one `engine.detect` a keyframe, as before batching."""
+
+    def __init__(self, engine: DetectionEngine, pool: ThreadPoolExecutor, size: int) -> None:
+        self.engine, self.pool, self.size = engine, pool, max(1, size)
+        self._images: list[np.ndarray] = []
+        self._futures: list[Future] = []
+
+    def submit(self, image: np.ndarray) -> Future:
+        if self.size == 1:
+            return self.pool.submit(self.engine.detect, image)
+        future: Future = Future()
+        self._images.append(image)
+        self._futures.append(future)
+        if len(self._images) >= self.size:
+            self.flush()
+        return future
+
+    def flush(self) -> None:
+        if not self._images:
+            return
+        images, futures = self._images, self._futures
+        self._images, self._futures = [], []
+        self.pool.submit(self._run, images, futures)
+
+    def _run(self, images: list[np.ndarray], futures: list[Future]) -> None:
+        try:
+            results = self.engine.detect_batch(images)
+        except BaseException as err:  # every frame of the batch fails with it
+            for f in futures:
+                f.set_exception(err)
+            return
+        for f, r in zip(futures, results, strict=True):
+            f.set_result(r)
 
 
 @dataclass

@@ -60,6 +60,12 @@ class _CountingEngine:
         self._tick()
         return out
 
+    def detect_batch(self, images):
+        out = self._engine.detect_batch(images)
+        for _ in images:
+            self._tick()
+        return out
+
     def __getattr__(self, name: str):
         return getattr(self._engine, name)
 
