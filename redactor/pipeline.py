@@ -59,14 +59,32 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
     is measured on every frame."""
     info = probe(video)
     engine = engine or DetectionEngine.for_video()
+    tracks, motion, decoded = track_frames(decode(video, info.rotation), engine, info.fps,
+                                           progress_total=info.frames, show_progress=show_progress)
+    _check_complete(info, decoded)
+    # `location`: where the video was analysed from, so that `propose` finds it again without --video
+    video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded,
+                                   "location": str(Path(video).resolve())}
+    table = TrackTable(video=video_meta, frames=decoded, models=engine.versions(), params=engine.params(),
+                       tracks=tracks, motion=motion)
+    if out is not None:
+        table.save(out)
+    return table
+
+
+def track_frames(frames: Iterable[Frame], engine: DetectionEngine, fps: float, progress_total: int | None = None,
+                 show_progress: bool = False) -> tuple[list[Track], list[list[float]], int]:
+    """Detect on keyframes, carry boxes between them, track: the tracks, the camera motion of each frame (from the
+    frame before it) and the number of frames, for frames of one clip (all of it, or one segment of it:
+    redactor.jobs.segments). The first frame given is a keyframe and a cut."""
     stride = max(1, engine.profile.stride)
-    tracker = MultiLabelTracker(lost_frames=max(5, round(info.fps)))
+    tracker = MultiLabelTracker(lost_frames=max(5, round(fps)))
     builder = TrackBuilder()
     camera = CameraMotion()
     flow = BoxFlow()
     motion: list[list[float]] = []
     decoded = 0
-    last_key = -stride
+    last_key: int | None = None  # the first frame given is always a keyframe
     workers = frame_workers()
     # Keyframes are detected by a pool of workers, several at once, while this thread decodes ahead; the tracker
     # takes keyframes and the carried boxes between them strictly in frame order.
@@ -92,18 +110,18 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
 
     with ThreadPoolExecutor(workers, thread_name_prefix="detect") as pool:
         batcher = _Batcher(engine, pool, batch_size())
-        for frame in progress(decode(video, info.rotation), total=info.frames, desc="analyze",
-                              enabled=show_progress):
+        for frame in progress(frames, total=progress_total, desc="analyze", enabled=show_progress):
             moved = camera.update(frame.image)
             motion.append(moved.reshape(-1).tolist())
             step = _Step(frame, *work_grey(frame.image), moved)
             if held is not None:
                 queue.append(held.between())
                 held = None
-            if camera.cut or frame.index - last_key >= stride:
+            if camera.cut or last_key is None or frame.index - last_key >= stride:
                 step.detected = batcher.submit(frame.image)
                 queue.append(step)
-                last_key = frame.index
+                # a segment that starts part-way keeps the whole clip's keyframes (multiples of the stride)
+                last_key = frame.index if last_key is not None else frame.index - frame.index % stride
                 settle(workers * batcher.size)
             else:
                 held = step
@@ -113,15 +131,7 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
             queue.append(held)
         batcher.flush()
         settle(0)
-    _check_complete(info, decoded)
-    # `location`: where the video was analysed from, so that `propose` finds it again without --video
-    video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded,
-                                   "location": str(Path(video).resolve())}
-    table = TrackTable(video=video_meta, frames=decoded, models=engine.versions(), params=engine.params(),
-                       tracks=builder.tracks(), motion=motion)
-    if out is not None:
-        table.save(out)
-    return table
+    return builder.tracks(), motion, decoded
 
 
 class _Batcher:

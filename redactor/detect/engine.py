@@ -9,7 +9,7 @@ model finds. Plates come from the YOLOv8 plate model at two input sizes; persons
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -84,7 +84,11 @@ class DetectionEngine:
 
     @classmethod
     def for_video(cls) -> DetectionEngine:
-        return cls(VIDEO)
+        """The VIDEO profile; REDACTOR_STRIDE overrides its stride (how `--stride` reaches segment processes)."""
+        import os
+
+        stride = os.environ.get("REDACTOR_STRIDE", "").strip()
+        return cls(replace(VIDEO, stride=max(1, int(stride))) if stride.isdigit() else VIDEO)
 
     def versions(self) -> dict[str, str]:
         return model_versions(["face_yunet", "face_centerface", "coco_yolov8n", *sorted(self.plates)])
