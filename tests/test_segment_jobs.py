@@ -48,9 +48,9 @@ def test_segment_worker_killed_the_segment_alone_runs_again(tmp_path, vtest, pg_
     ffmpeg("-ss", "5", "-t", "8", "-i", str(vtest), "-vf", "scale=320:240", "-r", "10", "-c:v", "libx264", "-g",
            "20", "-pix_fmt", "yuv420p", str(clip))
     senv = make_service_env(tmp_path, db_url=pg_schema)
-    # 4 s segments: the 8 s clip is two segment jobs
+    # 4 s segments overlapping by 1 s: the 8 s clip is two segment jobs
     senv.env.update({"REDACTOR_STORE": s3_server.url(), "REDACTOR_BROKER": redis_db,
-                     "REDACTOR_SEGMENT_MINUTES": str(4 / 60)})
+                     "REDACTOR_SEGMENT_MINUTES": str(4 / 60), "REDACTOR_SEGMENT_OVERLAP": "1"})
     api, base = start_api(senv)
     first = start_worker(senv.env, queues="gpu", name="first")
     second = third = None

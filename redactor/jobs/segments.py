@@ -39,7 +39,7 @@ from redactor.errors import BadInput
 from redactor.media import Span, probe
 from redactor.track.table import Track, TrackTable
 
-DEFAULT_OVERLAP = 3.0  # seconds analysed on each side of a segment's own frames
+DEFAULT_OVERLAP = 3.0  # seconds analysed on each side of a segment's own frames (REDACTOR_SEGMENT_OVERLAP)
 LINK_IOU = 0.5
 
 
@@ -106,9 +106,11 @@ def stream_index(video: str | Path) -> tuple[np.ndarray, np.ndarray, Fraction]:
 
 
 def plan(video: str | Path, count: int | None = None, minutes: float | None = None,
-         overlap: float = DEFAULT_OVERLAP) -> Plan:
+         overlap: float | None = None) -> Plan:
     """Segments of `minutes` each (or `count` of them), cut at keyframes. Fewer come out when the clip has too few
-    keyframes; a segment is never shorter than twice the overlap."""
+    keyframes; a segment is never shorter than twice the overlap (default REDACTOR_SEGMENT_OVERLAP, 3 s)."""
+    if overlap is None:
+        overlap = float(os.environ.get("REDACTOR_SEGMENT_OVERLAP", "") or DEFAULT_OVERLAP)
     info = probe(video)
     pts, keys, tb = stream_index(video)
     frames = len(pts)
@@ -364,7 +366,7 @@ def _pool(n: int) -> ProcessPoolExecutor:
 
 
 def analyze_segmented(video: str | Path, segments: int | None = None, minutes: float | None = None,
-                      overlap: float = DEFAULT_OVERLAP, out: str | Path | None = None) -> tuple[TrackTable, Plan]:
+                      overlap: float | None = None, out: str | Path | None = None) -> tuple[TrackTable, Plan]:
     """`pipeline.analyze`, a segment a process, joined by `stitch`."""
     from redactor.pipeline import sha256_file
 
@@ -415,7 +417,7 @@ def render_segmented(video: str | Path, table: TrackTable, p: Plan, out: str | P
 
 def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(), style: str = "solid",
                      params=None, max_remask_rounds: int = 2, table: TrackTable | None = None,
-                     overlap: float = DEFAULT_OVERLAP, show_progress: bool = False):
+                     overlap: float | None = None, show_progress: bool = False):
     """`pipeline.redact` with the analysis and the render split into `segments` processes (no identity guard: a
     keep-set checked face by face renders with `pipeline.redact`)."""
     from redactor.detect.types import LABELS
