@@ -143,3 +143,21 @@ def test_gpu_backend_detects_what_the_cpu_backend_detects(evaldata: Path, fp16: 
         found = sum(len(a.with_label(label)) for label in ("face", "plate"))
         again = sum(len(b.with_label(label)) for label in ("face", "plate"))
         assert again >= 0.97 * found
+
+
+def test_scale_benchmark_writes_figures_per_backend_and_batch(vtest: Path, tmp_path: Path) -> None:
+    """gpu_benchmarks/scale.py's detection section, as device_check.sh runs it (here on two frames)."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "scale.json"
+    subprocess.run([sys.executable, str(root / "gpu_benchmarks" / "scale.py"), "--json", str(out), "--src",
+                    str(vtest), "--size", "320x240", "--seconds", "1", "--frames", "2", "--batches", "1", "2",
+                    "--sections", "detect"], check=True, cwd=root, capture_output=True)
+    data = json.loads(out.read_text())
+    rows = {(r["backend"], r["batch"]): r for r in data["detect"]}
+    assert {("cpu", 1), ("cpu", 2), ("array-numpy", 1), ("array-numpy", 2)} <= set(rows)
+    assert all(r["frames"] == 2 and r["fps"] > 0 for r in rows.values())
+    assert data["machine"]["cpus"] >= 1
