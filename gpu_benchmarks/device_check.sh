@@ -2,12 +2,14 @@
 # Every GPU check of issue 18 in one prepared script, under 8 minutes on a lent GPU machine (H200, 16 cores, Python
 # 3.12, torch with CUDA, CuPy, onnx, CPU-only onnxruntime, no network). Run from the repository root:
 #
-#   bash gpu_benchmarks/device_check.sh            # writes $OUT/device_check/*.json and a log
+#   bash gpu_benchmarks/device_check.sh --prepare  # here, on the CPU machine: .cache/device/{models,wheels}
+#   bash gpu_benchmarks/device_check.sh            # there: writes $OUT/device_check/*.json and a log
 #
-# What it carries in: the working tree, the model weights (REDACTOR_MODELS, default .cache/models) and wheels for what
-# the machine lacks (DEVICE_WHEELS, default .cache/device-wheels: PyAV, opencv-python-headless, the project's small
-# pure-Python deps, built beforehand with `pip download --python-version 3.12 --only-binary=:all: -d DIR ...`; 64 MiB
-# travel per call in all). Nothing is downloaded.
+# Carry to the GPU machine: .cache/device (the model weights and wheels for what it lacks: PyAV, opencv-python-
+# headless, tqdm, for Python 3.12) and .cache/testdata (vtest.avi and the test photos). 64 MiB travel per call in
+# all: the models are about 30 MB, PyAV about 40: if both do not fit, carry the wheels in one call and install them
+# there first (pip install --user stays for the session's later calls while the machine is warm). Nothing is
+# downloaded there.
 #
 # Steps (each under its own timeout, so one stuck step leaves the others' figures):
 #   1. install from the carried wheels (--no-index), print versions and the GPU;
@@ -16,14 +18,23 @@
 #      end to end `redact` against `redact --segments 8` (x264 in 8 processes); then detection alone on a 4K clip.
 set -u
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--prepare" ]; then
+  mkdir -p .cache/device/models .cache/device/wheels
+  models="${REDACTOR_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/redactor/models}"
+  cp -v "$models"/*.onnx "$models"/*.json .cache/device/models/ 2>/dev/null
+  python3 -m pip download -q --python-version 3.12 --only-binary=:all: --platform manylinux_2_28_x86_64 \
+    -d .cache/device/wheels av opencv-python-headless tqdm || echo "some wheels could not be fetched"
+  du -sh .cache/device/*
+  exit 0
+fi
 OUT_DIR="${OUT:-/tmp}/device_check"
 mkdir -p "$OUT_DIR"
 LOG="$OUT_DIR/device_check.log"
 exec > >(tee -a "$LOG") 2>&1
 PY="${PYTHON:-python3}"
-WHEELS="${DEVICE_WHEELS:-.cache/device-wheels}"
+WHEELS="${DEVICE_WHEELS:-.cache/device/wheels}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-export REDACTOR_MODELS="${REDACTOR_MODELS:-$PWD/.cache/models}"
+export REDACTOR_MODELS="${REDACTOR_MODELS:-$PWD/.cache/device/models}"
 export REDACTOR_HOME="${REDACTOR_HOME:-/tmp/redactor-device-home}"
 export REDACTOR_BACKEND=torch REDACTOR_DEVICE=cuda
 start=$(date +%s)
