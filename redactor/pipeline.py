@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from redactor.detect.backend import batch_size
 from redactor.detect.engine import AuditDetector, DetectionEngine
 from redactor.detect.types import LABEL_ID, LABELS, Detections
 from redactor.errors import BadInput
@@ -50,14 +51,32 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
     is measured on every frame."""
     info = probe(video)
     engine = engine or DetectionEngine.for_video()
+    tracks, motion, decoded = track_frames(decode(video, info.rotation), engine, info.fps,
+                                           progress_total=info.frames, show_progress=show_progress)
+    _check_complete(info, decoded)
+    # `location`: where the video was analysed from, so that `propose` finds it again without --video
+    video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded,
+                                   "location": str(Path(video).resolve())}
+    table = TrackTable(video=video_meta, frames=decoded, models=engine.versions(), params=engine.params(),
+                       tracks=tracks, motion=motion)
+    if out is not None:
+        table.save(out)
+    return table
+
+
+def track_frames(frames: Iterable[Frame], engine: DetectionEngine, fps: float, progress_total: int | None = None,
+                 show_progress: bool = False) -> tuple[list[Track], list[list[float]], int]:
+    """Detect on keyframes, carry boxes between them, track: the tracks, the camera motion of each frame (from the
+    frame before it) and the number of frames, for frames of one clip (all of it, or one segment of it:
+    redactor.jobs.segments). The first frame given is a keyframe and a cut."""
     stride = max(1, engine.profile.stride)
-    tracker = MultiLabelTracker(lost_frames=max(5, round(info.fps)))
+    tracker = MultiLabelTracker(lost_frames=max(5, round(fps)))
     builder = TrackBuilder()
     camera = CameraMotion()
     flow = BoxFlow()
     motion: list[list[float]] = []
     decoded = 0
-    last_key = -stride
+    last_key: int | None = None  # the first frame given is always a keyframe
     workers = frame_workers()
     # Keyframes are detected by a pool of workers, several at once, while this thread decodes ahead; the tracker
     # takes keyframes and the carried boxes between them strictly in frame order.
@@ -73,6 +92,8 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
                 return
             queue.popleft()
             if step.detected is not None:
+                if not step.detected.done():
+                    batcher.flush()  # its batch may still be filling: run it now
                 tracked = tracker.update(step.detected.result())
                 builder.add(step.frame.index, step.frame.image, tracked)
                 flow.seed(tracked, step.grey, step.scale)
@@ -80,8 +101,8 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
                 builder.add(step.frame.index, None, tracker.update(flow.step(step.grey, step.scale, step.camera)))
 
     with ThreadPoolExecutor(workers, thread_name_prefix="detect") as pool:
-        for frame in progress(decode(video, info.rotation), total=info.frames, desc="analyze",
-                              enabled=show_progress):
+        batcher = _Batcher(engine, pool, batch_size())
+        for frame in progress(frames, total=progress_total, desc="analyze", enabled=show_progress):
             grey, scale = work_grey(frame.image)
             moved = camera.update(grey, scale)
             motion.append(moved.reshape(-1).tolist())
@@ -89,27 +110,58 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
             if held is not None:
                 queue.append(held.between())
                 held = None
-            if camera.cut or frame.index - last_key >= stride:
-                step.detected = pool.submit(engine.detect, frame.image)
+            if camera.cut or last_key is None or frame.index - last_key >= stride:
+                step.detected = batcher.submit(frame.image)
                 queue.append(step)
-                last_key = frame.index
-                settle(workers)
+                # a segment that starts part-way keeps the whole clip's keyframes (multiples of the stride)
+                last_key = frame.index if last_key is not None else frame.index - frame.index % stride
+                settle(workers * batcher.size)
             else:
                 held = step
             decoded += 1
         if held is not None:
-            held.detected = pool.submit(engine.detect, held.frame.image)
+            held.detected = batcher.submit(held.frame.image)
             queue.append(held)
+        batcher.flush()
         settle(0)
-    _check_complete(info, decoded)
-    # `location`: where the video was analysed from, so that `propose` finds it again without --video
-    video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded,
-                                   "location": str(Path(video).resolve())}
-    table = TrackTable(video=video_meta, frames=decoded, models=engine.versions(), params=engine.params(),
-                       tracks=builder.tracks(), motion=motion)
-    if out is not None:
-        table.save(out)
-    return table
+    return builder.tracks(), motion, decoded
+
+
+class _Batcher:
+    """Keyframes handed to the detectors `size` at a time (REDACTOR_BATCH: one graph run for the batch on a GPU),
+    each with its own future; with size 1, one `engine.detect` a keyframe, as before batching."""
+
+    def __init__(self, engine: DetectionEngine, pool: ThreadPoolExecutor, size: int) -> None:
+        self.engine, self.pool, self.size = engine, pool, max(1, size)
+        self._images: list[np.ndarray] = []
+        self._futures: list[Future] = []
+
+    def submit(self, image: np.ndarray) -> Future:
+        if self.size == 1:
+            return self.pool.submit(self.engine.detect, image)
+        future: Future = Future()
+        self._images.append(image)
+        self._futures.append(future)
+        if len(self._images) >= self.size:
+            self.flush()
+        return future
+
+    def flush(self) -> None:
+        if not self._images:
+            return
+        images, futures = self._images, self._futures
+        self._images, self._futures = [], []
+        self.pool.submit(self._run, images, futures)
+
+    def _run(self, images: list[np.ndarray], futures: list[Future]) -> None:
+        try:
+            results = self.engine.detect_batch(images)
+        except BaseException as err:  # every frame of the batch fails with it
+            for f in futures:
+                f.set_exception(err)
+            return
+        for f, r in zip(futures, results, strict=True):
+            f.set_result(r)
 
 
 @dataclass

@@ -26,7 +26,8 @@ def make_app(broker: str | None = None) -> Celery:
         task_time_limit=int(os.environ.get("REDACTOR_TASK_TIME_LIMIT", str(6 * 3600))),
         task_soft_time_limit=int(os.environ.get("REDACTOR_TASK_SOFT_TIME_LIMIT", str(6 * 3600 - 60))),
         task_default_queue="cpu",
-        task_routes={"redactor.analyze": {"queue": "gpu"}, "redactor.render": {"queue": "gpu"},
+        task_routes={"redactor.analyze": {"queue": "gpu"}, "redactor.segment": {"queue": "gpu"},
+                     "redactor.render": {"queue": "gpu"},
                      "redactor.release": {"queue": "cpu"}, "redactor.package": {"queue": "cpu"},
                      "redactor.reap": {"queue": "cpu"}},
         task_ignore_result=True,  # results live in the jobs table

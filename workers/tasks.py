@@ -39,6 +39,7 @@ def _task(kind: str):
 
 
 analyze = _task(JobKind.analyze)
+segment = _task(JobKind.segment)
 render = _task(JobKind.render)
 release = _task(JobKind.release)
 package = _task(JobKind.package)

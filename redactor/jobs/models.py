@@ -16,6 +16,7 @@ from redactor.base import Base, UTCDateTime, utcnow
 
 class JobKind(enum.StrEnum):
     analyze = "analyze"  # queue gpu
+    segment = "segment"  # queue gpu: one segment of a long recording's analysis (redactor.jobs.segments)
     render = "render"  # queue gpu: mask, encode, then the second-opinion audit
     release = "release"  # queue cpu: watermarks, store with expiry, ledger row
     package = "package"  # queue cpu: handover package for a provision
@@ -24,7 +25,8 @@ class JobKind(enum.StrEnum):
 
 # The object each kind of job stores: a track table (with thumbnails of faces), a masked render, a watermarked copy for
 # its recipient, a handover package. Every one is derived from footage and is destroyed with it.
-OBJECT_KEYS: dict[str, str] = {JobKind.analyze: "analyses/{id}.json", JobKind.render: "renders/{id}.mp4",
+OBJECT_KEYS: dict[str, str] = {JobKind.analyze: "analyses/{id}.json", JobKind.segment: "segments/{id}.json",
+                               JobKind.render: "renders/{id}.mp4",
                                JobKind.release: "releases/{id}.mp4", JobKind.package: "packages/{id}.zip"}
 
 

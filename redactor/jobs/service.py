@@ -27,7 +27,7 @@ from redactor.jobs.models import Job, JobKind, JobStatus
 log = logging.getLogger(__name__)
 
 # Which queue a kind goes to: the expensive steps to GPU workers, the rest to CPU workers.
-QUEUES: dict[str, str] = {JobKind.analyze: "gpu", JobKind.render: "gpu", JobKind.release: "cpu",
+QUEUES: dict[str, str] = {JobKind.analyze: "gpu", JobKind.segment: "gpu", JobKind.render: "gpu", JobKind.release: "cpu",
                           JobKind.package: "cpu", JobKind.reap: "cpu"}
 FINAL = (JobStatus.done, JobStatus.failed, JobStatus.blocked)
 

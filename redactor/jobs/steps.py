@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -38,6 +39,12 @@ class _CountingEngine:
         self._tick()
         return out
 
+    def detect_batch(self, images):
+        out = self._engine.detect_batch(images)
+        for _ in images:
+            self._tick()
+        return out
+
     def __getattr__(self, name: str):
         return getattr(self._engine, name)
 
@@ -56,6 +63,7 @@ def analyze_step(job_id: str, progress: service.Progress) -> None:
             raise BadInput(f"recording {job.recording_id} does not exist or was destroyed")
         expires = rec.expires_at  # the row stays readable after the session (expire_on_commit=False)
     store = open_store()
+    table_key = f"analyses/{job_id}.json"
     with tempfile.TemporaryDirectory(prefix="redactor-analyze-") as tmp, ExitStack() as stack:
         progress("fetch", force=True)
         video = stack.enter_context(recording_file(store, rec, Path(tmp) / "input.video"))
@@ -66,8 +74,22 @@ def analyze_step(job_id: str, progress: service.Progress) -> None:
             count[0] += 1
             progress(done=count[0])
 
-        progress("analyze", 0, info.frames, force=True)
-        table = analyze(video, engine=_CountingEngine(DetectionEngine.for_video(), tick), show_progress=False)
+        segments = segments_wanted(job.params, info)
+        if segments > 1 and os.environ.get("REDACTOR_BROKER"):
+            # a long recording: one segment job each on the gpu queue, joined when the last of them is done
+            from redactor.jobs.segments import plan
+
+            table = _segments_joined(job_id, store, rec, video, progress, lambda: plan(video, segments))
+            if table is None:
+                return  # waiting for its segments (or failed with theirs)
+        elif segments > 1:
+            from redactor.jobs.segments import analyze_segmented  # one machine: a process a segment
+
+            progress("analyze", 0, info.frames, force=True)
+            table, _ = analyze_segmented(video, segments)
+        else:
+            progress("analyze", 0, info.frames, force=True)
+            table = analyze(video, engine=_CountingEngine(DetectionEngine.for_video(), tick), show_progress=False)
         # Face embeddings now, while the video is at hand: a reviewer's photo is then compared at once
         # (POST .../proposals), and the identity guard of every render has its reference crops.
         progress("embed", force=True)
@@ -75,7 +97,6 @@ def analyze_step(job_id: str, progress: service.Progress) -> None:
         progress("store", force=True)
         table_path = Path(tmp) / "tracks.json"
         table.save(table_path)
-        table_key = f"analyses/{job_id}.json"
         # The track table holds thumbnails of faces: it is footage-derived and expires with its recording.
         store.put(table_key, table_path, expires_at=expires, content_type="application/json")
     labels: dict[str, int] = {}
@@ -88,6 +109,119 @@ def analyze_step(job_id: str, progress: service.Progress) -> None:
                                     "labels": labels, "models": table.models})
             return
     _discard(store, table_key)
+
+
+def segments_wanted(params: dict, info) -> int:
+    """How many segments an analysis is cut into: the job's `segments`, else one per REDACTOR_SEGMENT_MINUTES of
+    footage (default 10; 0 never cuts)."""
+    if params.get("segments"):
+        return max(1, int(params["segments"]))
+    minutes = float(os.environ.get("REDACTOR_SEGMENT_MINUTES", "10") or 0)
+    if minutes <= 0 or not info.fps:
+        return 1
+    return max(1, round(info.frames / (minutes * 60 * info.fps)))
+
+
+def _send(job_id: str, kind: str) -> None:
+    from workers.celery_app import app
+
+    app.send_task(f"redactor.{kind}", args=[job_id], queue=service.QUEUES[kind])
+
+
+def _segments_joined(job_id: str, store, rec, video: Path, progress: service.Progress, make_plan):
+    """The parent's side of a segmented analysis. First run: plan, make one segment job per segment, queue them, and
+    put the parent back to wait (waiting is not one of its starts). Run again by its last segment: the segments'
+    tracks stitched into one table. A failed segment fails the analysis with its reason."""
+    from redactor.hashing import sha256_file
+    from redactor.jobs.segments import Plan, stitch
+
+    with session_scope() as s:
+        children = s.query(Job).filter(Job.parent_id == job_id, Job.kind == JobKind.segment).all()
+        states = [(c.id, c.status, c.error, c.result, c.params) for c in children]
+    if not states:
+        p = make_plan()
+        progress("segments", 0, p.frames, force=True)
+        with session_scope() as s:
+            job = service.get(s, job_id, lock=True)
+            made = [service.create(s, JobKind.segment, job.created_by, {"plan": p.to_json(), "index": seg.index},
+                                   recording_id=rec.id, parent_id=job_id).id for seg in p.segments]
+            _wait(job, f"segments 0/{len(made)}")
+        for child_id in made:
+            _send(child_id, JobKind.segment)
+        return None
+    failed = [(cid, err) for cid, status, err, _, _ in states if status in (JobStatus.failed, JobStatus.blocked)]
+    if failed:
+        raise BadInput(f"segment job {failed[0][0]} failed: {service.last_line(failed[0][1])}")
+    if any(status != JobStatus.done for _, status, _, _, _ in states):
+        with session_scope() as s:
+            _wait(service.get(s, job_id, lock=True), "segments")
+        return None
+    p = Plan.from_json(states[0][4]["plan"])
+    progress("join", p.frames, p.frames, force=True)
+    parts = []
+    for _, _, _, result, _ in states:
+        parts.append(json.loads(b"".join(store.get(result["key"]))))
+    info = probe_video(video)
+    meta = info.to_json() | {"sha256": sha256_file(video), "frames": p.frames, "location": str(Path(video).resolve())}
+    table = stitch(meta, p, parts)
+    for _, _, _, result, _ in states:
+        store.delete(result["key"])  # the joined table holds it all now
+    return table
+
+
+def probe_video(video: Path):
+    from redactor.media import probe
+
+    return probe(video)
+
+
+def _wait(job: Job, step: str) -> None:
+    """Put a running job back to wait for its segments: queued again, and this start not counted."""
+    job.status, job.step = JobStatus.queued.value, step
+    job.attempts = max(0, job.attempts - 1)
+
+
+def segment_step(job_id: str, progress: service.Progress) -> None:
+    """One segment of a long recording's analysis: its tracks and motion stored for the join; the parent analysis
+    is queued again when this was its last segment to finish."""
+    from redactor.jobs.segments import Plan, analyze_segment
+    from redactor.registry.models import Recording
+
+    with session_scope() as s:
+        job = service.get(s, job_id, JobKind.segment)
+        params, parent_id = job.params, job.parent_id
+        rec = s.get(Recording, job.recording_id)
+        if rec is None or rec.destroyed_at is not None:
+            raise BadInput(f"recording {job.recording_id} does not exist or was destroyed")
+        expires = rec.expires_at
+    p, index = Plan.from_json(params["plan"]), int(params["index"])
+    seg = p.segments[index]
+    store = open_store()
+    key = f"segments/{job_id}.json"
+    with tempfile.TemporaryDirectory(prefix="redactor-segment-") as tmp, ExitStack() as stack:
+        progress("fetch", force=True)
+        video = stack.enter_context(recording_file(store, rec, Path(tmp) / "input.video"))
+        progress("analyze", 0, seg.read_to - seg.read_from, force=True)
+        part = analyze_segment(video, p, index)
+        path = Path(tmp) / "part.json"
+        path.write_text(json.dumps(part))
+        store.put(key, path, expires_at=expires, content_type="application/json")
+    last = False
+    with session_scope() as s:
+        parent = service.get(s, parent_id, lock=True)  # the parent first: siblings finishing together queue up here
+        job = service.get(s, job_id, lock=True)
+        if job.status != JobStatus.running:
+            store.delete(key)
+            return
+        service.finish(s, job, {"key": key, "index": index, "frames": seg.end - seg.start})
+        siblings = s.query(Job).filter(Job.parent_id == parent_id, Job.kind == JobKind.segment).all()
+        done = sum(1 for c in siblings if c.status == JobStatus.done)
+        if parent.status not in service.FINAL:
+            parent.frames_done = min(parent.frames_total or p.frames, parent.frames_done + seg.end - seg.start)
+            parent.step = f"segments {done}/{len(siblings)}"
+        last = done == len(siblings) or any(c.status in (JobStatus.failed, JobStatus.blocked) for c in siblings)
+    if last:
+        _send(parent_id, JobKind.analyze)
 
 
 def _discard(store, key: str) -> None:
@@ -316,6 +450,7 @@ def reap_step(job_id: str, progress: service.Progress) -> None:
 
 STEPS: dict[str, Callable[[str, service.Progress], None]] = {
     JobKind.analyze: analyze_step,
+    JobKind.segment: segment_step,
     JobKind.render: render_step,
     JobKind.release: release_step,
     JobKind.package: package_step,

@@ -22,6 +22,18 @@ _UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.RO
 
 
 @dataclass(frozen=True)
+class Span:
+    """Frames `first` .. `first + count - 1` of a clip, decoded from the keyframe at `seek_pts` (stream time base);
+    `origin_pts` is the pts of the clip's first frame, `time` the span's first frame's time (seconds)."""
+
+    first: int
+    count: int
+    seek_pts: int
+    origin_pts: int
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class Frame:
     index: int
     pts: int  # in the source stream's time base, counted from the first frame
@@ -34,18 +46,23 @@ def upright(image: np.ndarray, rotation: int) -> np.ndarray:
     return image if code is None else cv2.rotate(image, code)
 
 
-def decode(path: str | Path, rotation: int = 0, threads: bool = True, limits: Limits | None = None) -> Iterator[Frame]:
+def decode(path: str | Path, rotation: int = 0, threads: bool = True, limits: Limits | None = None,
+           span: Span | None = None) -> Iterator[Frame]:
     """Every frame in presentation order. A stream that breaks part-way raises BadInput (fail closed: a clip that
     cannot be read to its end is not released half-masked), and so does one that breaks a limit
     (redactor.media.limits), checked on each decoded frame before its pixels are converted. One frame at a time is
-    held here, whatever the clip's length."""
+    held here, whatever the clip's length.
+
+    With a `span` (a segment of a long recording: redactor.jobs.segments), decoding starts at the span's keyframe
+    and stops after its frames; indices, timestamps and times stay the whole clip's. The limits hold per span: its
+    frames are counted from the span's start, its pixel rate over its own seconds, its times from the clip's start."""
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as err:
         raise BadInput(f"{path}: cannot open the video ({err.strerror or err})") from None
     with container:
         stream = container.streams.video[0]
-        meter = FrameMeter(path, limits, rotation)
+        meter = FrameMeter(path, limits, rotation, start=span.time if span else 0.0)
         ctx = stream.codec_context
         declared = ctx.width, ctx.height  # the decoder refuses to open when these are already over the limit
         ctx.options = meter.limits.decoder_options()
@@ -55,9 +72,21 @@ def decode(path: str | Path, rotation: int = 0, threads: bool = True, limits: Li
         first_pts = None
         last_pts = None
         index = 0
+        if span is not None:
+            first_pts, index = span.origin_pts, span.first
+            if span.seek_pts > span.origin_pts:
+                container.seek(span.seek_pts, stream=stream, backward=True, any_frame=False)
         try:
             for frame in container.decode(stream):
-                pts = frame.pts if frame.pts is not None else (last_pts + 1 if last_pts is not None else 0)
+                if span is not None:
+                    if last_pts is None and frame.pts is not None and frame.pts < span.seek_pts:
+                        continue  # before the span's keyframe (a leading frame of an open GOP): the last span's
+                    if index >= span.first + span.count:
+                        return
+                if frame.pts is not None:
+                    pts = frame.pts
+                else:
+                    pts = (first_pts or 0) + (last_pts + 1 if last_pts is not None else 0)
                 if first_pts is None:
                     first_pts = pts
                 rel = pts - first_pts

@@ -61,8 +61,11 @@ class FrameMeter:
     size changes part-way is refused (the masks, the tracker and the encoder are all laid out for one size, and
     failing closed is the rule), and the changed frame is refused before it is converted or kept."""
 
-    def __init__(self, path: str | Path, limits: Limits | None = None, rotation: int = 0) -> None:
+    def __init__(self, path: str | Path, limits: Limits | None = None, rotation: int = 0, start: float = 0.0) -> None:
+        """`start`: the time (s) of the first frame metered, for a segment of a long recording: the pixel rate is
+        measured over the segment's own seconds, and the frame count is the segment's."""
         self.path, self.limits = path, limits or Limits.current()
+        self.start = start
         self.swap = rotation % 180 == 90
         self.size: tuple[int, int] | None = None  # decoded (stored) width, height of the first frame
         self.frames = 0
@@ -91,7 +94,7 @@ class FrameMeter:
                            f"(REDACTOR_MAX_SECONDS)")
         self.pixels += width * height
         # One second of grace: the first second's frames are all at (nearly) time 0.
-        if self.pixels > lim.pixel_rate * (max(seconds, 0.0) + 1.0):
+        if self.pixels > lim.pixel_rate * (max(seconds - self.start, 0.0) + 1.0):
             raise BadInput(f"{self.path}: {self.pixels} pixels decoded by {seconds:.2f} s of video, above "
                            f"{lim.pixel_rate:.0f} a second (REDACTOR_MAX_PIXEL_RATE; timestamps that do not advance "
                            f"look like this)")
