@@ -184,15 +184,31 @@ def _run_flipped(model, image: np.ndarray, scale: float) -> tuple[np.ndarray, np
     return b, s
 
 
+AUDIT_PLATE_PASSES: tuple[tuple[str, int], ...] = (("plate_fastanpr", 640),)
+
+
 class AuditDetector:
     """The second opinion on a rendered clip: CenterFace (not YuNet, which drives most masks) for faces, and the
     other plate model (fastanpr's weights) for plates."""
 
-    def __init__(self, face_threshold: float = 0.5, plate_threshold: float = 0.35) -> None:
+    def __init__(self, face_threshold: float = 0.5, plate_threshold: float = 0.35,
+                 plate_passes: tuple[tuple[str, int], ...] = AUDIT_PLATE_PASSES) -> None:
         self.faces = CenterFace(threshold=face_threshold)
-        self.plates = Yolo("plate_fastanpr", threshold=plate_threshold)
+        self.plate_passes = plate_passes
+        self.plate_models = {name: Yolo(name, threshold=plate_threshold) for name, _ in plate_passes}
+
+    def plates_in(self, image: np.ndarray) -> Detections:
+        boxes, scores = [], []
+        for name, size in self.plate_passes:
+            b, s, _ = self.plate_models[name](image, size)
+            boxes.append(b)
+            scores.append(s)
+        if not boxes:
+            return Detections.empty()
+        b, s = np.concatenate(boxes), np.concatenate(scores)
+        keep = nms(b, s, 0.4)
+        return Detections.of(b[keep], s[keep], "plate", "audit")
 
     def detect(self, image: np.ndarray) -> Detections:
         fb, fs = self.faces(image, 1.0)
-        pb, ps, _ = self.plates(image, 640)
-        return Detections.merge([Detections.of(fb, fs, "face", "audit"), Detections.of(pb, ps, "plate", "audit")])
+        return Detections.merge([Detections.of(fb, fs, "face", "audit"), self.plates_in(image)])
