@@ -26,8 +26,9 @@ from redactor.detect.yolo import Yolo  # noqa: E402
 from redactor.weights import manifest  # noqa: E402
 
 # A held-out photo (never read by the fine-tuning) with a green old-style plate painted on a light truck panel:
-# neither parent model finds it at any input size, the fine-tuned one does (found by /tmp search, see RESULTS.md).
-STILL = {"photo": "us_car5.jpg", "seed": 0, "mode": "box"}
+# neither parent model finds it at 640, 960 or 1280, the fine-tuned one does at 640 (one of the two such stills among
+# the 27 held-out photos x 2 seeds x 2 ways of painting; gpu_benchmarks/RESULTS.md).
+STILL = {"photo": "us_wts-lg-000069.jpg", "seed": 1, "mode": "box"}
 
 
 def _green_on_white_still() -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +74,7 @@ def test_green_old_style_plate_on_a_white_truck_missed_by_the_parents_found_by_t
             assert not _found(model(image, size)[0], gt), f"{name} at {size} found it: the still is no longer a miss"
     assert _found(Yolo("plate_korean", threshold=0.2)(image, 640)[0], gt)
     # and the video profile's plate passes (what drives the masks) find it
-    assert ("plate_korean", 640) in VIDEO.plate_passes
+    assert "plate_korean" in {n for n, _ in VIDEO.plate_passes}
     assert _found(DetectionEngine(VIDEO).plates_in(image).boxes, gt)
     # the audit is a different detector set from the mask driver
     assert not {n for n, _ in AUDIT_PLATE_PASSES} & {n for n, _ in VIDEO.plate_passes}

@@ -54,14 +54,18 @@ class Profile:
 
 
 IMAGES = Profile(fusion=True, yunet_threshold=0.3, centerface_threshold=0.05, head_max_height=24.0,
-                 plate_passes=(("plate_safelicensing", 640), ("plate_safelicensing", 1280), ("plate_fastanpr", 1280)))
+                 plate_passes=(("plate_safelicensing", 640), ("plate_safelicensing", 1280), ("plate_fastanpr", 1280),
+                               ("plate_korean", 640), ("plate_korean", 1280)))
+# Plates in video (issue 13, docs/decisions.md): safelicensing at 640 and the Korean fine-tune of it at 960 (a
+# one-line plate 13 px high in a 1080p frame is lost at 640); the audit keeps fastanpr, a different detector.
+VIDEO_PLATE_PASSES: tuple[tuple[str, int], ...] = (("plate_safelicensing", 640), ("plate_korean", 960))
 # Chosen on a labelled panning clip over crowd photos (docs/decisions.md): YuNet at 2x and CenterFace at 1.5x with
 # low thresholds; tracking, gap filling and padding in time take care of the rest.
 # Heads are reported as faces only up to 32 px (as render masks them from person boxes): larger heads without a
 # face are turned away, and their masks were most of the collateral and covered kept requesters (docs/decisions.md).
 VIDEO = Profile(yunet_scales=(2.0,), yunet_threshold=0.4, centerface_scales=(1.0,), centerface_threshold=0.15,
                 head_max_height=32.0, large_face_height=64.0, large_face_score=0.6,
-                plate_passes=(("plate_safelicensing", 640),), stride=4)
+                plate_passes=VIDEO_PLATE_PASSES, stride=4)
 
 
 class DetectionEngine:
