@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         model = plate_models.setdefault(name, Yolo(name, threshold=VIDEO.plate_threshold))
         rows[f"{name} {size}"] = timed(lambda im, m=model, size=size: m(im, size), images)
     audit = AuditDetector()
-    rows["plate_fastanpr 640 (audit)"] = timed(lambda im: audit.plates(im, 640), images)
+    rows["plate_fastanpr 640 (audit)"] = timed(lambda im: audit.plates_in(im), images)
     rows["audit detect (its face passes + fastanpr 640)"] = timed(audit.detect, images)
     engine = DetectionEngine(VIDEO)
     rows["engine VIDEO detect (all passes)"] = timed(engine.detect, images)

@@ -223,7 +223,7 @@ class TorchBackend(Backend):
     def graph(self, model: str):
         if model not in self._graphs:
             from redactor.detect.onnx_torch import TorchGraph  # noqa: PLC0415
-            from redactor.weights.manifest import model_path  # noqa: PLC0415  # noqa: PLC0415
+            from redactor.weights.manifest import model_path  # noqa: PLC0415
 
             self._graphs[model] = TorchGraph(model_path(model), self.device, self.fp16)
         return self._graphs[model]

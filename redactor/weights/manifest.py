@@ -42,7 +42,8 @@ class ModelSpec:
     @property
     def version(self) -> str:
         """What a track table records as the model it was made with."""
-        if self.origin:  # a shipped export: named by the weights it was exported from, as before it was shipped
+        if self.origin and self.origin.get("package"):  # a shipped export: named by the weights it was exported
+            # from, as before it was shipped (a fine-tuned model names its parent as `parent`: it is its own weights)
             return f"{self.origin['package']}:{self.origin['path']}@{self.origin['sha256'][:12]}"
         if self.shipped:
             return f"redactor:{self.file}@{self.sha256[:12]}"
