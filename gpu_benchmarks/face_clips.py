@@ -7,7 +7,7 @@ For each CLIP (with CLIP.gt.json beside it):
   then `../shared/tools/score_redact.py CLIP OUT GT --label face`: masked share overall and by face height (<10,
   10-16, 16-32, >=32 px), collateral, frames, audio streams, whether the audit released it;
 - render (--mode render): analyze and render only (the mask driver alone, no audit rounds), scored the same way;
-- audit (--audit): `redactor.pipeline.audit` alone on the UNMASKED clip, every frame, scored by
+- audit (--audit): `redactor.audit.audit` alone on the UNMASKED clip, every frame, scored by
   `../shared/tools/score_audit.py` (recall per bucket).
 Pooled figures are summed over the clips given (boxes, not clip means).
 
@@ -61,7 +61,8 @@ def score_audit(clip: Path, findings: list[dict], work: Path) -> dict:
 
 
 def run_clip(clip: Path, mode: str, audit_too: bool, engine, work: Path, detector=None) -> dict:
-    from redactor.pipeline import analyze, audit, redact, render
+    from redactor.audit import audit
+    from redactor.pipeline import analyze, redact, render
 
     row: dict = {"clip": clip.name}
     out = work / f"{clip.stem}.out.mp4"

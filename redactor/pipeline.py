@@ -1,5 +1,5 @@
 """The engine's steps as plain functions over files: analyze (detect + track, once), render (mask, encode, never
-audio), audit (a second opinion on the output), and redact (all three, releasing nothing unless the audit passes).
+audio), and redact (analyze, render and the audit of redactor.audit, releasing nothing unless the audit passes).
 
 Nothing here knows whether it was called from the web, a queue or the command line."""
 
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from redactor.audit import AUDIT_STRIDE, Finding, FrameAudit, findings_as_tracks, same_boxes
 from redactor.detect.backend import batch_size
 from redactor.detect.engine import AuditDetector, DetectionEngine
 from redactor.detect.types import LABEL_ID, LABELS, Detections
 from redactor.errors import BadInput
-from redactor.geometry import coverage_matrix
 from redactor.hashing import sha256_file
 from redactor.media import VideoInfo, VideoWriter, atomic_output, decode, probe
 from redactor.media.decode import Frame
@@ -26,7 +26,7 @@ from redactor.progress import progress
 from redactor.render.styles import STYLES
 from redactor.track.builder import TrackBuilder
 from redactor.track.flow import BoxFlow, work_grey
-from redactor.track.masks import MaskParams, kept_boxes, plan_masks
+from redactor.track.masks import MaskParams, plan_masks
 from redactor.track.motion import CameraMotion
 from redactor.track.table import Track, TrackTable
 from redactor.track.tracker import MultiLabelTracker
@@ -235,141 +235,6 @@ def render(video: str | Path, table: TrackTable, out: str | Path, keep: Iterable
 
 
 @dataclass
-class Finding:
-    frame: int
-    label: str
-    box: list[float]
-    score: float
-
-    def to_json(self) -> dict:
-        return {"frame": self.frame, "label": self.label, "box": [round(v, 1) for v in self.box],
-                "score": round(self.score, 3)}
-
-
-def audit(video: str | Path, table: TrackTable | None = None, keep: Iterable[int] = (),
-          detector: AuditDetector | None = None, show_progress: bool = True) -> list[Finding]:
-    """Scan a rendered clip, every frame, with a different detector than the one that drove the masks; every face
-    or plate found outside the kept tracks is a finding."""
-    info = probe(video)
-    check = FrameAudit(detector or AuditDetector(), table, keep)
-    for frame in progress(decode(video, info.rotation), total=info.frames, desc="audit", enabled=show_progress):
-        check(frame.image, frame.index)
-    return check.findings
-
-
-# A plate finding that encloses one of the frame's masks and is at least this much covered by it is the mask, not a
-# plate: a plain rectangle is what a plate detector looks for. On a 720p street clip 11 of the audit's 20 findings
-# were fastanpr boxes around masked plates (62-70% covered, the mask 83-100% inside), and they cost a re-mask round
-# that rendered the whole clip again.
-PLATE_ON_MASK = 0.5
-
-
-def around_a_mask(boxes: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Which boxes are drawn around one of the masks: the mask lies (almost) wholly inside the box and fills at
-    least PLATE_ON_MASK of it. A mask that slid half off a plate is larger than the plate, so it is never inside
-    the plate's box: that finding stands."""
-    inside = coverage_matrix(masks, boxes).T >= 0.8  # (boxes, masks)
-    fills = coverage_matrix(boxes, masks) >= PLATE_ON_MASK
-    return (inside & fills).any(axis=1)
-
-
-class FrameAudit:
-    """The audit as a frame hook: `redact` runs it on the very pixels handed to the encoder (after masks and
-    watermarks), on every `stride`-th frame from `offset`, so the clip is not decoded a second time for it. Solid,
-    mosaic and blur masks survive encoding, so what the encoder is given is what the file shows."""
-
-    def __init__(self, detector: AuditDetector, table: TrackTable | None = None, keep: Iterable[int] = (),
-                 stride: int = 1, offset: int = 0, only: set[int] | None = None,
-                 pool: ThreadPoolExecutor | None = None, masks: dict[int, np.ndarray] | None = None,
-                 verified: Callable[[int], np.ndarray] | None = None) -> None:
-        self.detector = detector
-        # The boxes render masked on each frame: a plate "found" inside one is the mask itself (a plain rectangle
-        # is what a plate detector looks for), not a plate left visible.
-        self.masks = masks or {}
-        # With a pool, frames are checked by its workers while the caller goes on encoding; `findings` waits for
-        # them. The caller must not change a frame's pixels after handing it over (render does not).
-        self.pool = pool
-        self._pending: deque[Future] = deque()
-        self._findings: list[Finding] = []
-        self.only = only  # audit just these frames (of those the stride picks): a re-mask round's changed ones
-        # What the audit lets through: only what was verified as the requester in that frame (their face, the head of
-        # their verified body: `verified`, from redactor.identify.guard) and a kept vehicle's plates; never a whole
-        # kept body or vehicle box, which can hold a stranger's face (issue 14). Without a guard, the kept face and
-        # plate boxes themselves.
-        keep = set(keep)
-        self.verified = verified
-        self.kept = kept_boxes(table, keep, labels=("plate",) if verified else ("face", "plate")) \
-            if table is not None and keep else {}
-        self.stride, self.offset = max(1, stride), offset % max(1, stride)
-        self.audited: set[int] = set()
-        self.seconds = 0.0  # summed over workers: it overlaps rendering when a pool is used
-
-    def __call__(self, image: np.ndarray, index: int) -> np.ndarray:
-        if index % self.stride != self.offset or (self.only is not None and index not in self.only):
-            return image
-        self.audited.add(index)
-        if self.pool is None:
-            self._findings += self._check(image, index)
-            return image
-        self._pending.append(self.pool.submit(self._check, image, index))
-        while len(self._pending) > 2 * frame_workers():  # bound the frames held in memory
-            self._findings += self._pending.popleft().result()
-        return image
-
-    @property
-    def findings(self) -> list[Finding]:
-        while self._pending:
-            self._findings += self._pending.popleft().result()
-        return sorted(self._findings, key=lambda f: f.frame)
-
-    def _check(self, image: np.ndarray, index: int) -> list[Finding]:
-        t = time.perf_counter()
-        dets = self.detector.detect(image)
-        own = self.kept.get(index, _NO_BOXES)
-        if self.verified is not None:
-            own = np.concatenate([own, self.verified(index)])
-        if len(dets) and len(own):
-            # a face or plate box at most a third larger than the verified one (another detector's box of it)
-            inside = coverage_matrix(dets.boxes, _grow(own, 0.3)).max(axis=1) >= 0.5
-            dets = dets[~inside]
-        masked = self.masks.get(index)
-        if len(dets) and masked is not None and len(masked):
-            dets = dets[~((dets.labels == LABEL_ID["plate"]) & around_a_mask(dets.boxes, masked))]
-        found = [Finding(index, LABELS[label], [float(v) for v in box], float(score))
-                 for box, score, label in zip(dets.boxes, dets.scores, dets.labels, strict=True)]
-        self.seconds += time.perf_counter() - t
-        return found
-
-
-_NO_BOXES = np.zeros((0, 4), np.float32)
-
-
-def _same_boxes(a: np.ndarray | None, b: np.ndarray | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return a.shape == b.shape and bool(np.array_equal(a, b))
-
-
-def _grow(boxes: np.ndarray, frac: float) -> np.ndarray:
-    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    return np.column_stack([boxes[:, 0] - w * frac, boxes[:, 1] - h * frac, boxes[:, 2] + w * frac,
-                            boxes[:, 3] + h * frac])
-
-
-def findings_as_tracks(findings: list[Finding], start_id: int) -> list[Track]:
-    """Audit findings become one-frame tracks, so the next render masks them (padded in time like any track)."""
-    out = []
-    for i, f in enumerate(findings):
-        out.append(Track(id=start_id + i, label=f.label, frames=np.array([f.frame]),
-                         boxes=np.array([f.box], np.float32), scores=np.array([f.score], np.float32),
-                         sources=["audit"]))
-    return out
-
-
-AUDIT_STRIDE = 2  # redact audits every other frame of its output (every frame when the analysis stride is 1)
-
-
-@dataclass
 class RedactReport:
     input: str
     output: str | None
@@ -438,7 +303,7 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
             next_id = max((tr.id for tr in table.tracks), default=0) + 1
             table.tracks.extend(findings_as_tracks(findings, next_id))
             before, masks = masks, plan_masks(table, set(keep), params)
-            recheck = {f for f in check.audited if not _same_boxes(before.get(f), masks.get(f))}
+            recheck = {f for f in check.audited if not same_boxes(before.get(f), masks.get(f))}
         released = not findings
         if released:
             staging.replace(out)
@@ -470,4 +335,4 @@ def detect_images(paths: list[Path], engine: DetectionEngine | None = None, show
     return out
 
 
-__all__ = ["analyze", "audit", "detect_images", "redact", "render", "Detections", "LABEL_ID"]
+__all__ = ["analyze", "detect_images", "redact", "render", "Detections", "LABEL_ID"]

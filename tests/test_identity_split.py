@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from conftest import EVALDATA
 
+from redactor.audit import FrameAudit
 from redactor.detect.engine import AuditDetector
 from redactor.identify.guard import IdentityGuard
 from redactor.media import VideoWriter
-from redactor.pipeline import FrameAudit
 from redactor.track.masks import plan_masks
 from redactor.track.split import assign_parents, split_tracks
 from redactor.track.table import Track, TrackTable

@@ -11,9 +11,10 @@ import cv2
 import numpy as np
 from clips import ffmpeg
 
+from redactor.audit import FrameAudit
 from redactor.detect.engine import VIDEO, AuditDetector, DetectionEngine
 from redactor.media import probe
-from redactor.pipeline import FrameAudit, analyze
+from redactor.pipeline import analyze
 from redactor.track.masks import MaskParams, plan_masks
 from redactor.track.motion import CameraMotion
 from redactor.track.table import Track, TrackTable
@@ -151,7 +152,7 @@ def test_kept_boxes_fill_the_frames_between_keyframes() -> None:
 def test_a_plate_box_around_a_mask_is_the_mask() -> None:
     """fastanpr draws plate boxes around our solid masks (a plain rectangle looks like a blank plate): a box that
     encloses a mask filling most of it is not a finding; a plate only partly under a (larger) mask still is."""
-    from redactor.pipeline import around_a_mask
+    from redactor.audit import around_a_mask
 
     mask = np.float32([[100, 100, 226, 138]])  # a plate of 100x30 at (113, 104), padded by 25%
     boxes = np.float32([

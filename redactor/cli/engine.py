@@ -143,7 +143,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from redactor.pipeline import audit
+    from redactor.audit import audit
     from redactor.track.table import TrackTable
 
     table = TrackTable.load(args.tracks) if args.tracks else None

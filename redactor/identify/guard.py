@@ -181,7 +181,7 @@ class IdentityGuard:
 
     def verified(self, index: int) -> np.ndarray:
         """The requester's verified boxes in this frame (faces, and the heads of verified bodies): all the audit
-        exempts (redactor.pipeline.FrameAudit)."""
+        exempts (redactor.audit.FrameAudit)."""
         if self._masks is None:
             self.run()
         # what `restore` puts back (the requester's face SFace matched there) is verified too

@@ -280,9 +280,9 @@ def render_segment(video: str | Path, table: TrackTable, plan_: Plan, index: int
                    threads: int = 0) -> dict:
     """Mask and encode segment `index`'s own frames to `out` (timestamps from the segment's first frame), auditing
     the frames `audit` asks for ({"stride", "offset", "only"}: FrameAudit's) on the pixels given to the encoder."""
+    from redactor.audit import FrameAudit
     from redactor.detect.engine import AuditDetector
     from redactor.media import VideoWriter, decode
-    from redactor.pipeline import FrameAudit
     from redactor.render.styles import STYLES
     from redactor.track.masks import plan_masks
 
@@ -420,9 +420,10 @@ def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(),
                      overlap: float | None = None, show_progress: bool = False):
     """`pipeline.redact` with the analysis and the render split into `segments` processes (no identity guard: a
     keep-set checked face by face renders with `pipeline.redact`)."""
+    from redactor.audit import Finding, findings_as_tracks, same_boxes
     from redactor.detect.types import LABELS
     from redactor.hashing import sha256_file
-    from redactor.pipeline import Finding, RedactReport, _same_boxes, findings_as_tracks
+    from redactor.pipeline import RedactReport
     from redactor.track.masks import plan_masks
 
     out = Path(out)
@@ -465,8 +466,8 @@ def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(),
                 found = [Finding(f["frame"], f["label"], f["box"], f["score"]) for f in findings]
                 table.tracks.extend(findings_as_tracks(found, next_id))
                 before, masks = masks, plan_masks(table, set(keep), params)
-                only = {f for f in audited if not _same_boxes(before.get(f), masks.get(f))}
-                changed = {f for f in set(before) | set(masks) if not _same_boxes(before.get(f), masks.get(f))}
+                only = {f for f in audited if not same_boxes(before.get(f), masks.get(f))}
+                changed = {f for f in set(before) | set(masks) if not same_boxes(before.get(f), masks.get(f))}
                 redo = {s.index for s in p.segments if any(s.start <= f < s.end for f in changed)}
             released = not findings
             if released:
