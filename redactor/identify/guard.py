@@ -56,6 +56,7 @@ LINK_APPEARANCE = 0.6  # the least similarity of the piece's mean appearance to 
 LINK_MARGIN = 0.06  # over every other piece that could be the requester (appearance minus 0.1 per person height)
 BACKGROUND_SAMPLES = 40  # frames whose median is a static camera's empty scene
 AUDIT_REACH = 8  # frames before and after an audit finding that the restore keeps off it (render's padding)
+GAP_PACE = 0.5  # face heights a frame that the requester's face may move between two chosen face tracks
 JOIN_GAP = 32  # frames: pieces of one track further apart than this are not bridged (`_joined`)
 LOOK_ROWS = 12  # detector boxes of a person piece whose appearance is measured (spread over the piece)
 
@@ -282,6 +283,10 @@ class IdentityGuard:
             region = head_region(b[None])[0]
             if f not in covered and region[3] - region[1] >= 0.6 * MIN_FACE_PX:
                 regions[f].append((BODY, region))
+        # The requester's face between the chosen face tracks (the detector lost it for a few frames behind or
+        # beside someone): their face is looked for where it was going, and shown where SFace verifies it.
+        for f, box in self._face_gaps().items():
+            regions[f].append((GAP, box))
         candidates = [t for t in self.table.tracks if t.label == "face" and t.id not in self.keep and len(t.frames)
                       and float(np.median(t.boxes[:, 3] - t.boxes[:, 1])) >= MIN_FACE_PX]
         for t in candidates:  # over the whole span: a piece's rows are keyframes, 4 frames apart
@@ -344,8 +349,34 @@ class IdentityGuard:
                 checks[track.id].append(Check(index, float(scores[i]), found.boxes[i], bool(clear[i])))
                 # The requester's own face, verified in a kept region and clear of every other face, is shown even
                 # where another track's (padded) mask covers it: see `restore`.
-                if (track.id in self.keep or track is BODY) and scores[i] >= THRESHOLD and clear[i]:
+                if (track.id in self.keep or track is BODY or track is GAP) and scores[i] >= THRESHOLD and clear[i]:
                     self._visible.setdefault(index, []).append(found.boxes[i])
+
+    def _face_gaps(self) -> dict[int, np.ndarray]:
+        """frame -> where the requester's face is between two of the chosen face tracks, over gaps of up to
+        LINK_GAP_S that no chosen track covers: the box interpolated from the end of one to the start of the next,
+        where the face could go that far in that time (GAP_PACE face heights a frame). Never a track of its own:
+        only a face SFace matches there, clear of every other face, is shown (`_check`); any other face found there
+        is masked."""
+        fps = float(self.table.video.get("fps") or 10.0)
+        max_gap = max(8, round(LINK_GAP_S * fps))
+        faces = sorted((t for t in self.table.tracks if t.id in self.chosen and t.label == "face" and len(t.frames)
+                        and float(np.max(t.boxes[:, 3] - t.boxes[:, 1])) >= 0.6 * MIN_FACE_PX),
+                       key=lambda t: (int(t.frames[0]), int(t.frames[-1])))
+        out: dict[int, np.ndarray] = {}
+        tip = None
+        for t in faces:
+            if tip is not None and int(t.frames[0]) - int(tip.frames[-1]) > 1:
+                f0, f1 = int(tip.frames[-1]), int(t.frames[0])
+                a, b = tip.boxes[-1].astype(np.float32), t.boxes[0].astype(np.float32)
+                h = max(float(min(a[3] - a[1], b[3] - b[1])), 1.0)
+                moved = float(np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2))
+                if f1 - f0 - 1 <= max_gap and moved <= GAP_PACE * h * (f1 - f0):
+                    for f in range(f0 + 1, f1):
+                        out[f] = a + (b - a) * (f - f0) / (f1 - f0)
+            if tip is None or int(t.frames[-1]) > int(tip.frames[-1]):
+                tip = t
+        return out
 
     def _candidates(self, checks: list[Check], steady: int = CANDIDATE_RUN) -> None:
         """A face track that is not kept shows the requester's face only in runs of `steady` consecutive checks
@@ -746,6 +777,9 @@ class IdentityGuard:
 # The requester's body between their pieces, as a region the face pass checks (its checks carry this id)
 BODY = Track(id=-1, label="person", frames=np.zeros(0, np.int64), boxes=np.zeros((0, 4), np.float32),
              scores=np.zeros(0, np.float32))
+# The requester's face between the chosen face tracks (`_face_gaps`), as a region the face pass checks
+GAP = Track(id=-2, label="face", frames=np.zeros(0, np.int64), boxes=np.zeros((0, 4), np.float32),
+            scores=np.zeros(0, np.float32))
 
 
 def _grow(box: np.ndarray, frac: float) -> np.ndarray:
