@@ -8,7 +8,9 @@ the guard decides, for every frame of every kept track, whether it shows the req
   compared with the reference (the requester's photo with the kept tracks' crops that match it; else the best crops
   of the tracks the clerk chose). A face that does not match is masked; a mismatch that persists is an identity
   swap: the track is masked from the frame after its last match to its end. Steady matches in a face track that is
-  not kept show the requester there (`added`).
+  not kept show the requester there (`added`). Between two chosen face tracks (the detector lost the face for a
+  few frames beside or behind someone), the face is looked for where it was going (`_face_gaps`): there too it is
+  shown only where SFace matches it clear of every other face, and any other face found there is masked.
 - **Smaller faces: the person.** The clerk's person pieces are the requester (the clerk looked at them); a piece
   that starts where one of them ended is the requester's too when the motion model puts it there and the body's
   appearance (redactor.identify.appearance) agrees, clearly better than any other piece that could be it. A piece
