@@ -145,12 +145,16 @@ class IdentityGuard:
         h, w = image.shape[:2]
         others = self._others.get(index)
         for box in self._visible.get(index, ()):
-            if others is not None and (_overlaps(box, others) & (_iou(box, others) < 0.5)).any():
-                continue  # a face the engine found (and YuNet did not) partly overlaps it: it stays masked
             x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
             x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
-            if x2 > x1 and y2 > y1:
-                held.append(((x1, y1, x2, y2), image[y1:y2, x1:x2].copy(), None))
+            if x2 <= x1 or y2 <= y1:
+                continue
+            pixels = image[y1:y2, x1:x2].copy()
+            partly = others[_overlaps(box, others) & (_iou(box, others) < 0.5)] if others is not None else ()
+            # a face the engine found (and YuNet did not) partly overlaps it: that face, padded as render pads
+            # faces, stays masked; the rest of the requester's face is put back
+            out = [_pad(o) for o in partly]
+            held.append(((x1, y1, x2, y2), pixels, ~_keep_out(pixels.shape[:2], x1, y1, box, out) if out else None))
         if len(self.table.tracks) != self._strangers_of:  # the audit's findings joined the table: they stay masked
             self._strangers = self._stranger_boxes()
         strangers = self._strangers.get(index, np.zeros((0, 4), np.float32))
@@ -159,13 +163,8 @@ class IdentityGuard:
             x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
             if x2 <= x1 or y2 <= y1:
                 continue
-            pixels = image[y1:y2, x1:x2].copy()
-            keep_out = np.zeros(pixels.shape[:2], bool)  # someone else's face or head: stays masked
-            for s in strangers[_overlaps(box, strangers)] if len(strangers) else ():
-                sx1, sy1 = max(0, int(np.floor(s[0])) - x1), max(0, int(np.floor(s[1])) - y1)
-                sx2, sy2 = int(np.ceil(s[2])) + 1 - x1, int(np.ceil(s[3])) + 1 - y1
-                keep_out[sy1:max(sy1, sy2), sx1:max(sx1, sx2)] = True
-            held.append(((x1, y1, x2, y2), pixels, ~keep_out))
+            pixels = image[y1:y2, x1:x2].copy()  # someone else's face or head: stays masked
+            held.append(((x1, y1, x2, y2), pixels, ~_keep_out(pixels.shape[:2], x1, y1, box, strangers)))
         self._held = (index, held)
 
     def restore(self, image: np.ndarray, index: int) -> np.ndarray:
@@ -787,6 +786,18 @@ GAP = Track(id=-2, label="face", frames=np.zeros(0, np.int64), boxes=np.zeros((0
 def _grow(box: np.ndarray, frac: float) -> np.ndarray:
     w, h = box[2] - box[0], box[3] - box[1]
     return np.array([box[0] - w * frac, box[1] - h * frac, box[2] + w * frac, box[3] + h * frac], np.float32)
+
+
+def _keep_out(shape: tuple[int, int], x1: int, y1: int, box: np.ndarray, boxes) -> np.ndarray:
+    """The pixels of a region (`shape`, its top-left at x1, y1, holding `box`) that lie in any of `boxes` that
+    overlap `box` (one pixel more on their far sides)."""
+    out = np.zeros(shape, bool)
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    for s in boxes[_overlaps(box, boxes)] if len(boxes) else ():
+        sx1, sy1 = max(0, int(np.floor(s[0])) - x1), max(0, int(np.floor(s[1])) - y1)
+        sx2, sy2 = int(np.ceil(s[2])) + 1 - x1, int(np.ceil(s[3])) + 1 - y1
+        out[sy1:max(sy1, sy2), sx1:max(sx1, sx2)] = True
+    return out
 
 
 def _ranges(frames: list[int]) -> list[list[int]]:
