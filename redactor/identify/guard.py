@@ -8,7 +8,9 @@ the guard decides, for every frame of every kept track, whether it shows the req
   compared with the reference (the requester's photo with the kept tracks' crops that match it; else the best crops
   of the tracks the clerk chose). A face that does not match is masked; a mismatch that persists is an identity
   swap: the track is masked from the frame after its last match to its end. Steady matches in a face track that is
-  not kept show the requester there (`added`).
+  not kept show the requester there (`added`). Between two chosen face tracks (the detector lost the face for a
+  few frames beside or behind someone), the face is looked for where it was going (`_face_gaps`): there too it is
+  shown only where SFace matches it clear of every other face, and any other face found there is masked.
 - **Smaller faces: the person.** The clerk's person pieces are the requester (the clerk looked at them); a piece
   that starts where one of them ended is the requester's too when the motion model puts it there and the body's
   appearance (redactor.identify.appearance) agrees, clearly better than any other piece that could be it. A piece
@@ -56,6 +58,7 @@ LINK_APPEARANCE = 0.6  # the least similarity of the piece's mean appearance to 
 LINK_MARGIN = 0.06  # over every other piece that could be the requester (appearance minus 0.1 per person height)
 BACKGROUND_SAMPLES = 40  # frames whose median is a static camera's empty scene
 AUDIT_REACH = 8  # frames before and after an audit finding that the restore keeps off it (render's padding)
+GAP_PACE = 0.5  # face heights a frame that the requester's face may move between two chosen face tracks
 JOIN_GAP = 32  # frames: pieces of one track further apart than this are not bridged (`_joined`)
 LOOK_ROWS = 12  # detector boxes of a person piece whose appearance is measured (spread over the piece)
 
@@ -142,12 +145,16 @@ class IdentityGuard:
         h, w = image.shape[:2]
         others = self._others.get(index)
         for box in self._visible.get(index, ()):
-            if others is not None and (_overlaps(box, others) & (_iou(box, others) < 0.5)).any():
-                continue  # a face the engine found (and YuNet did not) partly overlaps it: it stays masked
             x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
             x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
-            if x2 > x1 and y2 > y1:
-                held.append(((x1, y1, x2, y2), image[y1:y2, x1:x2].copy(), None))
+            if x2 <= x1 or y2 <= y1:
+                continue
+            pixels = image[y1:y2, x1:x2].copy()
+            partly = others[_overlaps(box, others) & (_iou(box, others) < 0.5)] if others is not None else ()
+            # a face the engine found (and YuNet did not) partly overlaps it: that face, padded as render pads
+            # faces, stays masked; the rest of the requester's face is put back
+            out = [_pad(o) for o in partly]
+            held.append(((x1, y1, x2, y2), pixels, ~_keep_out(pixels.shape[:2], x1, y1, box, out) if out else None))
         if len(self.table.tracks) != self._strangers_of:  # the audit's findings joined the table: they stay masked
             self._strangers = self._stranger_boxes()
         strangers = self._strangers.get(index, np.zeros((0, 4), np.float32))
@@ -156,13 +163,8 @@ class IdentityGuard:
             x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
             if x2 <= x1 or y2 <= y1:
                 continue
-            pixels = image[y1:y2, x1:x2].copy()
-            keep_out = np.zeros(pixels.shape[:2], bool)  # someone else's face or head: stays masked
-            for s in strangers[_overlaps(box, strangers)] if len(strangers) else ():
-                sx1, sy1 = max(0, int(np.floor(s[0])) - x1), max(0, int(np.floor(s[1])) - y1)
-                sx2, sy2 = int(np.ceil(s[2])) + 1 - x1, int(np.ceil(s[3])) + 1 - y1
-                keep_out[sy1:max(sy1, sy2), sx1:max(sx1, sx2)] = True
-            held.append(((x1, y1, x2, y2), pixels, ~keep_out))
+            pixels = image[y1:y2, x1:x2].copy()  # someone else's face or head: stays masked
+            held.append(((x1, y1, x2, y2), pixels, ~_keep_out(pixels.shape[:2], x1, y1, box, strangers)))
         self._held = (index, held)
 
     def restore(self, image: np.ndarray, index: int) -> np.ndarray:
@@ -282,6 +284,10 @@ class IdentityGuard:
             region = head_region(b[None])[0]
             if f not in covered and region[3] - region[1] >= 0.6 * MIN_FACE_PX:
                 regions[f].append((BODY, region))
+        # The requester's face between the chosen face tracks (the detector lost it for a few frames behind or
+        # beside someone): their face is looked for where it was going, and shown where SFace verifies it.
+        for f, box in self._face_gaps().items():
+            regions[f].append((GAP, box))
         candidates = [t for t in self.table.tracks if t.label == "face" and t.id not in self.keep and len(t.frames)
                       and float(np.median(t.boxes[:, 3] - t.boxes[:, 1])) >= MIN_FACE_PX]
         for t in candidates:  # over the whole span: a piece's rows are keyframes, 4 frames apart
@@ -344,8 +350,34 @@ class IdentityGuard:
                 checks[track.id].append(Check(index, float(scores[i]), found.boxes[i], bool(clear[i])))
                 # The requester's own face, verified in a kept region and clear of every other face, is shown even
                 # where another track's (padded) mask covers it: see `restore`.
-                if (track.id in self.keep or track is BODY) and scores[i] >= THRESHOLD and clear[i]:
+                if (track.id in self.keep or track is BODY or track is GAP) and scores[i] >= THRESHOLD and clear[i]:
                     self._visible.setdefault(index, []).append(found.boxes[i])
+
+    def _face_gaps(self) -> dict[int, np.ndarray]:
+        """frame -> where the requester's face is between two of the chosen face tracks, over gaps of up to
+        LINK_GAP_S that no chosen track covers: the box interpolated from the end of one to the start of the next,
+        where the face could go that far in that time (GAP_PACE face heights a frame). Never a track of its own:
+        only a face SFace matches there, clear of every other face, is shown (`_check`); any other face found there
+        is masked."""
+        fps = float(self.table.video.get("fps") or 10.0)
+        max_gap = max(8, round(LINK_GAP_S * fps))
+        faces = sorted((t for t in self.table.tracks if t.id in self.chosen and t.label == "face" and len(t.frames)
+                        and float(np.max(t.boxes[:, 3] - t.boxes[:, 1])) >= 0.6 * MIN_FACE_PX),
+                       key=lambda t: (int(t.frames[0]), int(t.frames[-1])))
+        out: dict[int, np.ndarray] = {}
+        tip = None
+        for t in faces:
+            if tip is not None and int(t.frames[0]) - int(tip.frames[-1]) > 1:
+                f0, f1 = int(tip.frames[-1]), int(t.frames[0])
+                a, b = tip.boxes[-1].astype(np.float32), t.boxes[0].astype(np.float32)
+                h = max(float(min(a[3] - a[1], b[3] - b[1])), 1.0)
+                moved = float(np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2))
+                if f1 - f0 - 1 <= max_gap and moved <= GAP_PACE * h * (f1 - f0):
+                    for f in range(f0 + 1, f1):
+                        out[f] = a + (b - a) * (f - f0) / (f1 - f0)
+            if tip is None or int(t.frames[-1]) > int(tip.frames[-1]):
+                tip = t
+        return out
 
     def _candidates(self, checks: list[Check], steady: int = CANDIDATE_RUN) -> None:
         """A face track that is not kept shows the requester's face only in runs of `steady` consecutive checks
@@ -746,11 +778,26 @@ class IdentityGuard:
 # The requester's body between their pieces, as a region the face pass checks (its checks carry this id)
 BODY = Track(id=-1, label="person", frames=np.zeros(0, np.int64), boxes=np.zeros((0, 4), np.float32),
              scores=np.zeros(0, np.float32))
+# The requester's face between the chosen face tracks (`_face_gaps`), as a region the face pass checks
+GAP = Track(id=-2, label="face", frames=np.zeros(0, np.int64), boxes=np.zeros((0, 4), np.float32),
+            scores=np.zeros(0, np.float32))
 
 
 def _grow(box: np.ndarray, frac: float) -> np.ndarray:
     w, h = box[2] - box[0], box[3] - box[1]
     return np.array([box[0] - w * frac, box[1] - h * frac, box[2] + w * frac, box[3] + h * frac], np.float32)
+
+
+def _keep_out(shape: tuple[int, int], x1: int, y1: int, box: np.ndarray, boxes) -> np.ndarray:
+    """The pixels of a region (`shape`, its top-left at x1, y1, holding `box`) that lie in any of `boxes` that
+    overlap `box` (one pixel more on their far sides)."""
+    out = np.zeros(shape, bool)
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    for s in boxes[_overlaps(box, boxes)] if len(boxes) else ():
+        sx1, sy1 = max(0, int(np.floor(s[0])) - x1), max(0, int(np.floor(s[1])) - y1)
+        sx2, sy2 = int(np.ceil(s[2])) + 1 - x1, int(np.ceil(s[3])) + 1 - y1
+        out[sy1:max(sy1, sy2), sx1:max(sx1, sx2)] = True
+    return out
 
 
 def _ranges(frames: list[int]) -> list[list[int]]:
