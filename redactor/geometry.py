@@ -72,3 +72,14 @@ def interpolate(frames: np.ndarray, boxes: np.ndarray, at: np.ndarray) -> np.nda
     if len(frames) == 1:
         return boxes.repeat(len(at), 0)
     return np.column_stack([np.interp(at, frames, boxes[:, k]) for k in range(4)]).astype(np.float32)
+
+
+def iou_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise IoU of (..., 4) boxes, broadcast against each other (one box against many, or row by row)."""
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    ix = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    iy = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = ix * iy
+    area_a = (a[..., 2] - a[..., 0]).clip(0) * (a[..., 3] - a[..., 1]).clip(0)
+    area_b = (b[..., 2] - b[..., 0]).clip(0) * (b[..., 3] - b[..., 1]).clip(0)
+    return inter / np.maximum(area_a + area_b - inter, 1e-9)

@@ -22,6 +22,9 @@ ORIENT_BINS = 8
 WEIGHTS = (0.15, 0.45, 0.4)  # head, upper, lower
 LAB_SCALE = 18.0  # CIELAB distance (0..255 units) at which colour similarity falls to 1/e
 DIM = len(BANDS) * (HIST + 3) + ORIENT_BINS
+# The least similarity of a body's mean appearance to the requester's for it to be taken as the requester: the guard
+# links a track piece to the kept person with it, and a photo's body proposes person tracks with it.
+LINK_APPEARANCE = 0.6
 
 
 FOREGROUND = 25  # grey levels (largest channel difference) from the background that make a pixel the person's

@@ -34,8 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from redactor import geometry
 from redactor.detect.nms import nms
-from redactor.identify.appearance import crop_of, describe_crop, similarity
+from redactor.identify.appearance import LINK_APPEARANCE, crop_of, describe_crop, similarity
 from redactor.identify.embeddings import MIN_FACE_PX, enrich_embeddings
 from redactor.identify.faces import FoundFaces, faces_in_region
 from redactor.identify.sface import THRESHOLD, SFace, cosine
@@ -43,7 +44,7 @@ from redactor.media import decode, probe
 from redactor.progress import progress
 from redactor.track.masks import MaskParams, expand_keep, head_region
 from redactor.track.masks import _dense as _dense_padded
-from redactor.track.split import PERSON_CONTACT, dense, iou
+from redactor.track.split import PERSON_CONTACT, dense
 from redactor.track.table import Track, TrackTable
 
 CONFIRM = 2  # consecutive mismatching checks that make an identity swap
@@ -54,7 +55,6 @@ CANDIDATE_RUN = 4  # consecutive matching checks before a face in a track not ke
 LINK_GAP_S = 3.0  # seconds between a requester piece's end and the next piece's start
 LINK_DISTANCE = 0.6  # person heights from where the motion model puts the requester, plus...
 LINK_DISTANCE_PER_FRAME = 0.04  # ...this much per frame of gap (the requester may change pace behind someone)
-LINK_APPEARANCE = 0.6  # the least similarity of the piece's mean appearance to the requester's
 LINK_MARGIN = 0.06  # over every other piece that could be the requester (appearance minus 0.1 per person height)
 BACKGROUND_SAMPLES = 40  # frames whose median is a static camera's empty scene
 AUDIT_REACH = 8  # frames before and after an audit finding that the restore keeps off it (render's padding)
@@ -92,15 +92,8 @@ def reference_of(track: Track) -> np.ndarray | None:
 
 
 def _pad(box: np.ndarray, frac: float = PAD, min_px: float = 3.0) -> np.ndarray:
-    w, h = box[2] - box[0], box[3] - box[1]
-    dx, dy = max(w * frac, min_px), max(h * frac, min_px)
-    return np.array([box[0] - dx, box[1] - dy, box[2] + dx, box[3] + dy], np.float32)
-
-
-def _centre_in(box: np.ndarray, region: np.ndarray) -> bool:
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return bool(region[0] <= cx <= region[2] and region[1] <= cy <= region[3])
-
+    """A region as the guard pads it: PAD of its size, at least 3 px (render's face padding, redactor.track.masks)."""
+    return geometry.pad(box, frac, min_px)
 
 class IdentityGuard:
     def __init__(self, table: TrackTable, keep, video: str | Path, reference: np.ndarray | None = None,
@@ -150,7 +143,8 @@ class IdentityGuard:
             if x2 <= x1 or y2 <= y1:
                 continue
             pixels = image[y1:y2, x1:x2].copy()
-            partly = others[_overlaps(box, others) & (_iou(box, others) < 0.5)] if others is not None else ()
+            partly = (others[geometry.overlaps(box, others) & (geometry.iou_pairs(box, others) < 0.5)]
+                      if others is not None else ())
             # a face the engine found (and YuNet did not) partly overlaps it: that face, padded as render pads
             # faces, stays masked; the rest of the requester's face is put back
             out = [_pad(o) for o in partly]
@@ -337,7 +331,7 @@ class IdentityGuard:
         clear = np.zeros(len(found), bool)
         for i in range(len(found)):
             others = np.delete(found.boxes, i, axis=0)
-            clear[i] = big[i] and (not len(others) or not _overlaps(found.boxes[i], others).any())
+            clear[i] = big[i] and (not len(others) or not geometry.overlaps(found.boxes[i], others).any())
         cx = (found.boxes[:, 0] + found.boxes[:, 2]) / 2
         cy = (found.boxes[:, 1] + found.boxes[:, 3]) / 2
         for track, box in regions:
@@ -564,7 +558,7 @@ class IdentityGuard:
             if t.label != "face" or t.id in self.keep or not len(t.frames):
                 continue
             inside = sum(1 for f, b in zip(t.frames, t.boxes, strict=True)
-                         if any(_centre_in(b, h) for h in heads.get(int(f), ())))
+                         if any(geometry.centre_in(b, h) for h in heads.get(int(f), ())))
             if inside and 2 * inside >= len(t.frames):
                 self.keep.add(t.id)
                 self.added.append(t.id)
@@ -598,9 +592,9 @@ class IdentityGuard:
             near = np.asarray(others.get(f, ()), np.float32).reshape(-1, 4)
             if not len(near):
                 continue
-            head = _grow(head_region(b[None])[0], 0.1)
-            heads = np.stack([_grow(h, 0.1) for h in head_region(near)])
-            if (iou(b, near) >= PERSON_CONTACT).any() or _overlaps(head, heads).any():
+            head = geometry.pad(head_region(b[None])[0], 0.1)
+            heads = np.stack([geometry.pad(h, 0.1) for h in head_region(near)])
+            if (geometry.iou_pairs(b, near) >= PERSON_CONTACT).any() or geometry.overlaps(head, heads).any():
                 contact.add(f)
         self._body_cache = (body, contact)
         return self._body_cache
@@ -631,13 +625,13 @@ class IdentityGuard:
     def _requester_heads(self) -> dict[int, list[np.ndarray]]:
         """frame -> the head region (grown by half) of the requester's body where no one else's overlaps it."""
         body, contact = self._body()
-        return {f: [_grow(head_region(b[None])[0], 0.5)] for f, b in body.items() if f not in contact}
+        return {f: [geometry.pad(head_region(b[None])[0], 0.5)] for f, b in body.items() if f not in contact}
 
     def _others_heads(self) -> dict[int, list[np.ndarray]]:
         out: dict[int, list[np.ndarray]] = defaultdict(list)
         for t in _joined(self.table.tracks, "person", self.requester):
             for f, b in zip(*dense(t), strict=True):
-                out[int(f)].append(_grow(head_region(b[None])[0], 0.25))
+                out[int(f)].append(geometry.pad(head_region(b[None])[0], 0.25))
         return out
 
     def _stranger_boxes(self) -> dict[int, np.ndarray]:
@@ -651,13 +645,13 @@ class IdentityGuard:
             if "audit" in t.sources:  # a finding: masked over render's padding in time, so kept out as long
                 for f, b in zip(t.frames, t.boxes, strict=True):
                     for g in range(int(f) - AUDIT_REACH, int(f) + AUDIT_REACH + 1):
-                        out[g].append(_grow(b, 0.2))
+                        out[g].append(geometry.pad(b, 0.2))
         for t in _joined(self.table.tracks, "face", self.keep):
             for f, b in zip(*dense(t), strict=True):
-                out[int(f)].append(_grow(b, 0.2))
+                out[int(f)].append(geometry.pad(b, 0.2))
         for f, v in self._others_reach().items():
             for b, d in v:
-                out[f].append(_grow(head_region(b[None])[0], 0.1 + 0.15 * d))
+                out[f].append(geometry.pad(head_region(b[None])[0], 0.1 + 0.15 * d))
         # A face seen by no one's body, before and after its track: where it is then is not known, so its mask
         # padded in time (as render pads it) is not undone. (A face of someone's body is where their head is,
         # above, their body carried on at its pace.)
@@ -670,7 +664,8 @@ class IdentityGuard:
             first, last = int(t.frames[0]), int(t.frames[-1])
             for g in (*range(first - before, first), *range(last + 1, last + 1 + params.pad_after)):
                 dist = first - g if g < first else g - last
-                out[g].append(_grow(t.boxes[0] if g < first else t.boxes[-1], params.face_pad * (1 + 0.15 * dist)))
+                out[g].append(geometry.pad(t.boxes[0] if g < first else t.boxes[-1],
+                                           params.face_pad * (1 + 0.15 * dist)))
         return {f: np.asarray(v, np.float32) for f, v in out.items()}
 
     # ---- the gate ------------------------------------------------------------------------------------------------
@@ -693,16 +688,16 @@ class IdentityGuard:
         contact = (contact - (seen - refuted)) | refuted
         heads = {f: h for f, h in self._requester_heads().items() if f not in refuted}
         if seen - refuted:
-            heads.update({f: [_grow(head_region(body[f][None])[0], 0.5)] for f in seen - refuted if f in body})
+            heads.update({f: [geometry.pad(head_region(body[f][None])[0], 0.5)] for f in seen - refuted if f in body})
         others = self._others_heads()
         # someone lost for a few frames beside the requester (no box of theirs there, only where they were going):
         # their head is masked where they may be, and the requester's is not shown
         reach = self._others_reach()
         for f, b in body.items():
-            near = _grow(head_region(b[None])[0], 1.0)
+            near = geometry.pad(head_region(b[None])[0], 1.0)
             for o, d in reach.get(f, ()):
-                head = _grow(head_region(o[None])[0], 0.3 + 0.15 * d)
-                if d > 0 and _overlaps(head, near[None])[0]:
+                head = geometry.pad(head_region(o[None])[0], 0.3 + 0.15 * d)
+                if d > 0 and geometry.overlaps(head, near[None])[0]:
                     masks[f].append(head)
                     contact.add(f)
         pieces = sorted((t for t in kept if t.id in self.requester), key=lambda t: int(t.frames[0]))
@@ -711,7 +706,7 @@ class IdentityGuard:
             confirmed = any(self._confirmed(t, f) for t in self.requester)
             if f not in contact or confirmed:  # the requester's head, put back where others' padded masks cover it
                 self._verified[f].append(head)
-                self._heads_shown[f].append(_grow(head, 0.3))
+                self._heads_shown[f].append(geometry.pad(head, 0.3))
             else:
                 # between or in the requester's pieces, someone overlaps: masked and listed under the piece there
                 # (or the one before the gap)
@@ -749,8 +744,8 @@ class IdentityGuard:
                 c = per_frame.get(f)
                 if c is not None and not c.matched:
                     continue  # masked by _swaps
-                in_head = any(_centre_in(box, h) for h in heads.get(f, ()))
-                in_other = any(_centre_in(box, h) for h in others.get(f, ()))
+                in_head = any(geometry.centre_in(box, h) for h in heads.get(f, ()))
+                in_other = any(geometry.centre_in(box, h) for h in others.get(f, ()))
                 if segment or (c is not None and c.matched) or self._confirmed(t.id, f):
                     ok, why = True, ""
                 elif matched and not (in_other and not in_head):
@@ -782,18 +777,12 @@ BODY = Track(id=-1, label="person", frames=np.zeros(0, np.int64), boxes=np.zeros
 GAP = Track(id=-2, label="face", frames=np.zeros(0, np.int64), boxes=np.zeros((0, 4), np.float32),
             scores=np.zeros(0, np.float32))
 
-
-def _grow(box: np.ndarray, frac: float) -> np.ndarray:
-    w, h = box[2] - box[0], box[3] - box[1]
-    return np.array([box[0] - w * frac, box[1] - h * frac, box[2] + w * frac, box[3] + h * frac], np.float32)
-
-
 def _keep_out(shape: tuple[int, int], x1: int, y1: int, box: np.ndarray, boxes) -> np.ndarray:
     """The pixels of a region (`shape`, its top-left at x1, y1, holding `box`) that lie in any of `boxes` that
     overlap `box` (one pixel more on their far sides)."""
     out = np.zeros(shape, bool)
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
-    for s in boxes[_overlaps(box, boxes)] if len(boxes) else ():
+    for s in boxes[geometry.overlaps(box, boxes)] if len(boxes) else ():
         sx1, sy1 = max(0, int(np.floor(s[0])) - x1), max(0, int(np.floor(s[1])) - y1)
         sx2, sy2 = int(np.ceil(s[2])) + 1 - x1, int(np.ceil(s[3])) + 1 - y1
         out[sy1:max(sy1, sy2), sx1:max(sx1, sx2)] = True
@@ -833,7 +822,7 @@ def _contacts(persons: list[Track], among: set[int] | None = None) -> dict[int, 
             for oid, o in per:
                 if oid == tid or (among is not None and oid in among):
                     continue
-                if iou(b, o) >= PERSON_CONTACT:
+                if geometry.iou_pairs(b, o) >= PERSON_CONTACT:
                     out[tid].add(f)
                     break
     return out
@@ -881,7 +870,7 @@ def _apart(a: Track, b: Track) -> bool:
     fa, ba = dense(a)
     fb, bb = dense(b)
     common, ia, ib = np.intersect1d(fa, fb, return_indices=True)
-    return bool(len(common) and (iou(ba[ia], bb[ib]) < 0.5).any())
+    return bool(len(common) and (geometry.iou_pairs(ba[ia], bb[ib]) < 0.5).any())
 
 
 def _coexist(a: Track, b: Track) -> int:
@@ -910,13 +899,6 @@ def _distance(tip: Track, q: Track, direction: int, gap: int) -> float:
 def _region_mask(track: Track, box: np.ndarray) -> np.ndarray:
     return _pad(head_region(box[None])[0] if track.label == "person" else box)
 
-
-def _overlaps(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    others = np.asarray(others, np.float32).reshape(-1, 4)
-    return ((np.minimum(box[2], others[:, 2]) > np.maximum(box[0], others[:, 0]))
-            & (np.minimum(box[3], others[:, 3]) > np.maximum(box[1], others[:, 1])))
-
-
 def _clusters(boxes: list[np.ndarray], pad: float = 0.5) -> list[list[int]]:
     """Groups of regions whose padded boxes overlap (connected components)."""
     grown = [_pad(np.asarray(b, np.float32), pad) for b in boxes]
@@ -930,21 +912,12 @@ def _clusters(boxes: list[np.ndarray], pad: float = 0.5) -> list[list[int]]:
 
     for i in range(len(boxes)):
         for j in range(i + 1, len(boxes)):
-            if _overlaps(grown[i], grown[j][None])[0]:
+            if geometry.overlaps(grown[i], grown[j][None])[0]:
                 parent[root(i)] = root(j)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(boxes)):
         groups[root(i)].append(i)
     return list(groups.values())
-
-
-def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    ix = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
-    iy = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
-    inter = ix * iy
-    union = (box[2] - box[0]) * (box[3] - box[1]) + (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    return inter / np.maximum(union - inter, 1e-6)
-
 
 def _raw_faces(table: TrackTable, keep: set[int]) -> dict[int, np.ndarray]:
     """frame -> the boxes of faces detected there (not head guesses, nor boxes carried between keyframes by optical

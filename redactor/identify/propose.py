@@ -187,8 +187,7 @@ def propose_by_appearance(table: TrackTable, video: str | Path, photo: str | Pat
     in the photo (colours of head, upper and lower body, redactor.identify.appearance), best first; [] when the
     photo shows no body. Weaker than a face match: the clerk checks every one."""
     from redactor.detect.yolo import COCO_PERSON, Yolo
-    from redactor.identify.appearance import describe, person_looks, similarity
-    from redactor.identify.guard import LINK_APPEARANCE
+    from redactor.identify.appearance import LINK_APPEARANCE, describe, person_looks, similarity
 
     image = cv2.imdecode(np.frombuffer(Path(photo).read_bytes(), np.uint8), cv2.IMREAD_COLOR)
     boxes, _, cls = Yolo("coco_yolov8n", threshold=0.4)(image)

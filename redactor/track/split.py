@@ -21,6 +21,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from redactor import geometry
 from redactor.identify.appearance import similarity
 from redactor.track.masks import head_region
 from redactor.track.table import Track
@@ -36,25 +37,8 @@ MIN_PIECE = 2  # rows: shorter contact-free runs between contacts join the conta
 
 def dense(track: Track) -> tuple[np.ndarray, np.ndarray]:
     """Frames and boxes over the track's span, gaps interpolated (as render fills them)."""
-    f, b = track.frames, track.boxes
-    span = np.arange(int(f[0]), int(f[-1]) + 1)
-    if len(f) == 1:
-        return span, b.copy()
-    return span, np.column_stack([np.interp(span, f, b[:, k]) for k in range(4)]).astype(np.float32)
-
-
-def _grow(b: np.ndarray, frac: float) -> np.ndarray:
-    w, h = b[..., 2] - b[..., 0], b[..., 3] - b[..., 1]
-    return np.stack([b[..., 0] - w * frac, b[..., 1] - h * frac, b[..., 2] + w * frac, b[..., 3] + h * frac], -1)
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Elementwise IoU of (..., 4) boxes."""
-    ix = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    iy = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = ix * iy
-    area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])  # noqa: E731
-    return inter / np.maximum(area(a) + area(b) - inter, 1e-6)
+    span = np.arange(int(track.frames[0]), int(track.frames[-1]) + 1)
+    return span, geometry.interpolate(track.frames, track.boxes, span)
 
 
 def contact_frames(tracks: list[Track], label: str, threshold: float | None = None) -> dict[int, set[int]]:
@@ -73,10 +57,11 @@ def contact_frames(tracks: list[Track], label: str, threshold: float | None = No
         ids = list(per)
         arr = np.asarray([per[i] for i in ids], np.float32)
         if label == "person":
-            touching = iou(arr[:, None], arr[None]) >= (PERSON_CONTACT if threshold is None else threshold)
+            touching = geometry.iou_pairs(arr[:, None], arr[None]) >= (PERSON_CONTACT if threshold is None
+                                                                       else threshold)
         else:
-            g = _grow(arr, FACE_GROW)
-            touching = iou(g[:, None], g[None]) > 0
+            g = geometry.pad(arr, FACE_GROW)
+            touching = geometry.iou_pairs(g[:, None], g[None]) > 0
         np.fill_diagonal(touching, False)
         for i in np.nonzero(touching.any(axis=1))[0]:
             out[ids[i]].add(f)
@@ -137,7 +122,7 @@ def _swap_cuts(tracks: list[Track]) -> dict[int, set[int]]:
                 fr, bx = spans[u.id]
                 ft, bt = spans[t.id]
                 both = [k for k in window if k in set(fr.tolist()) and k in set(ft.tolist())]
-                if any(iou(bx[k - int(fr[0])], bt[k - int(ft[0])]) >= PERSON_NEAR for k in both):
+                if any(geometry.iou_pairs(bx[k - int(fr[0])], bt[k - int(ft[0])]) >= PERSON_NEAR for k in both):
                     cuts[u.id].add(f)
     return cuts
 
@@ -195,7 +180,7 @@ def assign_parents(tracks: list[Track], plate_parents: dict[int, int] | None = N
     heads: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
     for p in persons:
         f, b = dense(p)
-        for fi, h in zip(f, _grow(head_region(b), 0.5), strict=True):
+        for fi, h in zip(f, geometry.pad(head_region(b), 0.5), strict=True):
             heads[int(fi)].append((p.id, h))
     for t in tracks:
         if t.label != "face":
