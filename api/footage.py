@@ -8,12 +8,14 @@ import threading
 from collections import OrderedDict
 
 from fastapi import Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import client_address
 from api.errors import NotFound
+from api.pages import page
 from redactor.access_log.service import record
-from redactor.disclosure.assignment import require_job_handler
+from redactor.disclosure.assignment import handled_jobs, require_job_handler
 from redactor.disclosure.models import User
 from redactor.errors import BadInput
 from redactor.jobs import service
@@ -35,6 +37,19 @@ def handled_job(session: Session, user: User, job_id: str, kind: JobKind | None 
     job = service.get(session, job_id, kind)
     authorize_footage(session, user, job)
     return job
+
+
+def job_listing(session: Session, user: User, limit: int, offset: int, kind: JobKind | None = None,
+                **equal: object) -> dict:
+    """One page of the jobs `user` handles (redactor.disclosure.assignment), newest first, of `kind` and with each
+    column in `equal` equal to its value where that value is given."""
+    q = select(Job).where(handled_jobs(session, user)).order_by(Job.created_at.desc(), Job.id)
+    if kind is not None:
+        q = q.where(Job.kind == kind)
+    for column, value in equal.items():
+        if value is not None:
+            q = q.where(getattr(Job, column) == value)
+    return page(session, q, limit, offset, service.to_json)
 
 
 def view_footage(request: Request, session: Session, user: User, job: Job, what: str, reason: str = "",

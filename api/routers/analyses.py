@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import STAFF, client_address, current_user, db, roles
 from api.errors import NotFound
-from api.footage import analysis_table, handled_job
-from api.pages import MAX_PAGE, JobOut, Page, page
+from api.footage import analysis_table, handled_job, job_listing
+from api.pages import MAX_PAGE, JobOut, Page
 from redactor.access_log.service import record
-from redactor.disclosure.assignment import handled_jobs, require_handler
+from redactor.disclosure.assignment import require_handler
 from redactor.disclosure.models import DisclosureRequest, Provision, Role, User
 from redactor.jobs import service
-from redactor.jobs.models import Job, JobKind, JobStatus
+from redactor.jobs.models import JobKind, JobStatus
 from redactor.registry.models import Recording
 
 router = APIRouter(tags=["analyses"])
@@ -70,13 +69,8 @@ def create_analysis(request: Request, body: NewAnalysis, user: User = Depends(cu
 def list_analyses(recording_id: int | None = None, request_id: int | None = None,
                   limit: int = Query(100, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0),
                   user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
-    q = select(Job).where(Job.kind == JobKind.analyze, handled_jobs(session, user)).order_by(Job.created_at.desc(),
-                                                                                            Job.id)
-    if recording_id is not None:
-        q = q.where(Job.recording_id == recording_id)
-    if request_id is not None:
-        q = q.where(Job.request_id == request_id)
-    return page(session, q, limit, offset, service.to_json)
+    return job_listing(session, user, limit, offset, JobKind.analyze, recording_id=recording_id,
+                       request_id=request_id)
 
 
 @router.get("/analyses/{job_id}", summary="An analysis and its progress", **roles(*STAFF))
@@ -124,12 +118,7 @@ def tracks(request: Request, job_id: str, user: User = Depends(current_user), se
 def list_jobs(status: JobStatus | None = None, kind: JobKind | None = None,
               limit: int = Query(100, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0),
               user: User = Depends(current_user), session: Session = Depends(db)) -> dict:
-    q = select(Job).where(handled_jobs(session, user)).order_by(Job.created_at.desc(), Job.id)
-    if status is not None:
-        q = q.where(Job.status == status)
-    if kind is not None:
-        q = q.where(Job.kind == kind)
-    return page(session, q, limit, offset, service.to_json)
+    return job_listing(session, user, limit, offset, kind, status=status)
 
 
 @router.get("/jobs/{job_id}", summary="Any job's status and progress (step, frames done, total)", **roles(*STAFF))

@@ -16,9 +16,9 @@ from api.deps import STAFF, client_address, current_user, db, roles
 from api.errors import NotFound
 from api.links import mint_download
 from api.routers.analyses import submit
-from api.routers.requests import NewAssignee, assignee_account, assignee_json
+from api.routers.requests import NewAssignee, assignee_json, change_assignment
 from redactor.access_log.service import record
-from redactor.disclosure.assignment import assign, assignees, require_handler, unassign
+from redactor.disclosure.assignment import assign, assignees, require_handler
 from redactor.disclosure.models import Approval, DisclosureRequest, HandoverPackage, Provision, Release, Role, User
 from redactor.disclosure.package import Party
 from redactor.disclosure.service import (
@@ -145,13 +145,7 @@ def list_assignees(provision_id: int, session: Session = Depends(db)) -> list[di
              **roles(Role.privacy_officer, Role.center_head))
 def change_assignees(provision_id: int, body: NewAssignee, user: User = Depends(current_user),
                      session: Session = Depends(db)) -> list[dict]:
-    prov = _get(session, provision_id)
-    who = assignee_account(session, body)
-    if body.remove:
-        unassign(session, who, by=user.username, provision_id=prov.id)
-    else:
-        assign(session, who, by=user.username, provision=prov)
-    return [assignee_json(a) for a in assignees(session, provision_id=prov.id)]
+    return change_assignment(session, body, user.username, provision=_get(session, provision_id))
 
 
 class NewPackage(BaseModel):

@@ -8,21 +8,19 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import STAFF, client_address, current_user, db, roles
 from api.errors import NotFound
-from api.footage import handled_job
-from api.pages import MAX_PAGE, JobOut, Page, page
+from api.footage import handled_job, job_listing
+from api.pages import MAX_PAGE, JobOut, Page
 from api.ranges import serve_object
 from api.routers.analyses import submit
 from redactor.access_log.service import record
-from redactor.disclosure.assignment import handled_jobs
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
 from redactor.jobs import service
-from redactor.jobs.models import Job, JobKind, JobStatus, KeepSet
+from redactor.jobs.models import JobKind, JobStatus, KeepSet
 
 router = APIRouter(prefix="/renders", tags=["renders"])
 
@@ -58,11 +56,7 @@ def create_render(request: Request, body: NewRender, user: User = Depends(curren
 def list_renders(analysis_id: str | None = Query(None, max_length=32), limit: int = Query(100, ge=1, le=MAX_PAGE),
                  offset: int = Query(0, ge=0), user: User = Depends(current_user),
                  session: Session = Depends(db)) -> dict:
-    q = select(Job).where(Job.kind == JobKind.render, handled_jobs(session, user)).order_by(Job.created_at.desc(),
-                                                                                           Job.id)
-    if analysis_id is not None:
-        q = q.where(Job.parent_id == analysis_id)
-    return page(session, q, limit, offset, service.to_json)
+    return job_listing(session, user, limit, offset, JobKind.render, parent_id=analysis_id)
 
 
 @router.get("/{job_id}", summary="A render, its audit findings and progress", **roles(*STAFF))

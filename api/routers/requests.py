@@ -20,7 +20,7 @@ from redactor.disclosure.assignment import (
     may_handle,
     unassign,
 )
-from redactor.disclosure.models import Assignment, DisclosureRequest, RequestKind, Role, User
+from redactor.disclosure.models import Assignment, DisclosureRequest, Provision, RequestKind, Role, User
 from redactor.disclosure.service import overdue_requests, receive_request
 from redactor.errors import BadInput
 
@@ -139,6 +139,19 @@ def assignee_account(session: Session, body: NewAssignee) -> User:
     return who
 
 
+def change_assignment(session: Session, body: NewAssignee, by: str, *, request: DisclosureRequest | None = None,
+                      provision: Provision | None = None) -> list[dict]:
+    """Assign the account of `body` to the request or the provision, or take it off (`remove`); its handlers after."""
+    who = assignee_account(session, body)
+    if body.remove:
+        unassign(session, who, by=by, request_id=request.id if request else None,
+                 provision_id=provision.id if provision else None)
+    else:
+        assign(session, who, by=by, request=request, provision=provision)
+    return [assignee_json(a) for a in (assignees(session, request_id=request.id) if request else
+                                       assignees(session, provision_id=provision.id))]
+
+
 @router.get("/{request_id}/assignees", summary="Who handles the request", **roles(*STAFF, Role.auditor))
 def list_assignees(request_id: int, session: Session = Depends(db)) -> list[dict]:
     return [assignee_json(a) for a in assignees(session, request_id=get_request(session, request_id).id)]
@@ -150,10 +163,4 @@ def list_assignees(request_id: int, session: Session = Depends(db)) -> list[dict
              **roles(Role.privacy_officer, Role.center_head))
 def change_assignees(request_id: int, body: NewAssignee, user: User = Depends(current_user),
                      session: Session = Depends(db)) -> list[dict]:
-    req = get_request(session, request_id)
-    who = assignee_account(session, body)
-    if body.remove:
-        unassign(session, who, by=user.username, request_id=req.id)
-    else:
-        assign(session, who, by=user.username, request=req)
-    return [assignee_json(a) for a in assignees(session, request_id=req.id)]
+    return change_assignment(session, body, user.username, request=get_request(session, request_id))
