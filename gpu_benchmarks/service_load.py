@@ -49,6 +49,8 @@ def run(clip: Path, polls: int, uploads: int, concurrency: int, max_seconds: flo
         try:
             with httpx.Client(base_url=base, timeout=60) as client:
                 admin, clerk = login(client, "admin"), login(client, "clerk")
+                # the job polled is no case's (a reap): the privacy officer oversees every case (issue 20)
+                officer = login(client, "privacy_officer")
                 cam = client.post("/api/v1/cameras", headers=admin, json={
                     "code": "LOAD-1", "location": "x", "department": "d", "officer": "o", "staff": "s",
                     "purpose": "사회안정"}).json()
@@ -60,7 +62,7 @@ def run(clip: Path, polls: int, uploads: int, concurrency: int, max_seconds: flo
                     return "poll", 0.0, -1
                 with httpx.Client(base_url=base, timeout=60) as c:
                     t = time.perf_counter()
-                    r = c.get(f"/api/v1/jobs/{job_id}", headers=clerk)
+                    r = c.get(f"/api/v1/jobs/{job_id}", headers=officer)
                     return "poll", time.perf_counter() - t, r.status_code
 
             def upload(_: int) -> tuple[str, float, int]:
