@@ -40,8 +40,18 @@ class MultiLabelTracker:
                 continue
             order = np.asarray(out.data["i"], np.int64)
             carried = dets.track_ids[order] if dets.track_ids is not None else None
-            ids = np.array([int(carried[k]) if t < 0 and carried is not None else self._global(label, int(t))
-                            for k, t in enumerate(out.tracker_id)], np.int64)
+            tracked = {self._global(label, int(t)) for t in out.tracker_id if t >= 0}
+            ids = []
+            for k, t in enumerate(out.tracker_id):
+                if t >= 0:
+                    ids.append(self._global(label, int(t)))
+                elif carried is not None and int(carried[k]) not in tracked and int(carried[k]) not in ids:
+                    ids.append(int(carried[k]))  # a box carried between keyframes keeps its track
+                else:
+                    # its carried id went to another box this frame: one id a frame, or a track would hold two
+                    # boxes at one frame and render would mask only one of them
+                    ids.append(next(self._ids))
+            ids = np.array(ids, np.int64)
             part = dets[order]
             parts.append(Detections(part.boxes, part.scores, part.labels, ids, part.sources))
         if not parts:
