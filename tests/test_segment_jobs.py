@@ -4,6 +4,7 @@ the source's frame count, and nothing of it is stored before the join."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import time
@@ -63,7 +64,14 @@ def test_segment_worker_killed_the_segment_alone_runs_again(tmp_path, vtest, pg_
             with open(clip, "rb") as fh:
                 rec = client.post("/api/v1/recordings", headers=clerk, data={"camera_id": str(cam["id"])},
                                   files={"file": ("long.mp4", fh, "video/mp4")}).json()
-            analysis = client.post("/api/v1/analyses", headers=clerk, json={"recording_id": rec["id"]}).json()
+            now = dt.datetime.now(dt.UTC)  # an analysis serves a request (issue 20): its clerk handles it
+            req = client.post("/api/v1/requests", headers=clerk, json={
+                "kind": "열람", "requester_name": "이영희", "period_from": (now - dt.timedelta(hours=1)).isoformat(),
+                "period_to": now.isoformat(), "camera_location": "오산역", "camera_id": cam["id"],
+                "purpose": "분실물 확인"}).json()
+            analysis = client.post("/api/v1/analyses", headers=clerk,
+                                   json={"recording_id": rec["id"], "request_id": req["id"]}).json()
+            assert "id" in analysis, analysis
             # the first worker takes the parent (plans, queues two segments), then a segment: killed in its analysis
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
