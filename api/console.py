@@ -329,14 +329,21 @@ def request_page(request: Request, request_id: int, user: User | None = Depends(
                   outcomes=[o.value for o in Outcome])
 
 
+def _case_job(session: Session, job_id: str, kind: JobKind) -> tuple[Job | None, DisclosureRequest | None]:
+    """The job of `kind` (None for no such job, or one of another kind) and the request it serves."""
+    job = session.get(Job, job_id)
+    if job is None or job.kind != kind:
+        return None, None
+    return job, session.get(DisclosureRequest, job.request_id) if job.request_id else None
+
+
 @router.get("/analyses/{job_id}", response_class=HTMLResponse)
 def review(request: Request, job_id: str, user: User | None = Depends(page_user),
            session: Session = Depends(db)) -> Response:
-    job = session.get(Job, job_id)
-    if (job is None or job.kind != JobKind.analyze) and user is not None:
+    job, req = _case_job(session, job_id, JobKind.analyze)
+    if job is None and user is not None:
         return render(request, session, user, "missing.html", READERS, "찾을 수 없음", status_code=404,
                       what=f"분석 {job_id}")
-    req = session.get(DisclosureRequest, job.request_id) if job is not None and job.request_id else None
     renders = _jobs(session, JobKind.render, parent_id=job_id) if job is not None else []
     last = session.scalar(select(KeepSet).where(KeepSet.analysis_id == job_id).order_by(KeepSet.id.desc()).limit(1))
     return render(request, session, user, "review.html", (Role.clerk, Role.privacy_officer, Role.operator),
@@ -348,11 +355,10 @@ def review(request: Request, job_id: str, user: User | None = Depends(page_user)
 @router.get("/renders/{job_id}", response_class=HTMLResponse)
 def render_page(request: Request, job_id: str, user: User | None = Depends(page_user),
                 session: Session = Depends(db)) -> Response:
-    job = session.get(Job, job_id)
-    if (job is None or job.kind != JobKind.render) and user is not None:
+    job, req = _case_job(session, job_id, JobKind.render)
+    if job is None and user is not None:
         return render(request, session, user, "missing.html", READERS, "찾을 수 없음", status_code=404,
                       what=f"렌더 {job_id}")
-    req = session.get(DisclosureRequest, job.request_id) if job is not None and job.request_id else None
     releases = list(session.scalars(select(Job).where(Job.kind == JobKind.release, Job.parent_id == job_id)
                                     .order_by(Job.created_at.desc()))) if job is not None else []
     return render(request, session, user, "render.html", READERS, "미리보기와 감사 결과", job=job, req=req,

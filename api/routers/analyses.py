@@ -42,6 +42,20 @@ def submit(request: Request, session: Session, job) -> None:
     request.app.state.dispatch.submit(job.id, job.kind)
 
 
+def queue_footage_job(request: Request, session: Session, user: User, kind: JobKind, params: dict, reason: str,
+                      recording_id: int, request_id: int | None, provision_id: int | None,
+                      parent_id: str | None = None) -> dict:
+    """A job that reads a recording's footage (an analysis, a render): its row, the access-log row naming the case
+    it serves, the commit, then the queue. Answers the job as it was queued."""
+    job = service.create(session, kind, user.username, params, recording_id=recording_id, request_id=request_id,
+                         provision_id=provision_id, **({"parent_id": parent_id} if parent_id else {}))
+    record(session, actor=user.username, role=user.role, action=kind.value, target=f"recording:{recording_id}",
+           reason=reason, client=client_address(request), request_id=request_id, provision_id=provision_id)
+    data = service.to_json(job)
+    submit(request, session, job)
+    return data
+
+
 @router.post("/analyses", status_code=202, summary="Analyze a recording for a request or a provision (queued: poll "
                                                    "/api/v1/jobs/{id}; its assignees only)", **WORKERS)
 def create_analysis(request: Request, body: NewAnalysis, user: User = Depends(current_user),
@@ -54,14 +68,8 @@ def create_analysis(request: Request, body: NewAnalysis, user: User = Depends(cu
     if body.provision_id is not None and session.get(Provision, body.provision_id) is None:
         raise NotFound(f"no provision {body.provision_id}")
     require_handler(session, user, body.request_id, body.provision_id)
-    job = service.create(session, JobKind.analyze, user.username, {"reason": body.reason},
-                         recording_id=rec.id, request_id=body.request_id, provision_id=body.provision_id)
-    record(session, actor=user.username, role=user.role, action="analyze", target=f"recording:{rec.id}",
-           reason=body.reason, client=client_address(request), request_id=body.request_id,
-           provision_id=body.provision_id)
-    data = service.to_json(job)
-    submit(request, session, job)
-    return data
+    return queue_footage_job(request, session, user, JobKind.analyze, {"reason": body.reason}, body.reason,
+                             rec.id, body.request_id, body.provision_id)
 
 
 @router.get("/analyses", response_model=Page[JobOut], summary="List analyses (newest first), by recording or request "

@@ -15,7 +15,7 @@ from api.errors import NotFound
 from api.footage import handled_job, job_listing
 from api.pages import MAX_PAGE, JobOut, Page
 from api.ranges import serve_object
-from api.routers.analyses import submit
+from api.routers.analyses import queue_footage_job
 from redactor.access_log.service import record
 from redactor.disclosure.models import Role, User
 from redactor.errors import BadInput
@@ -41,15 +41,9 @@ def create_render(request: Request, body: NewRender, user: User = Depends(curren
     analysis = service.require_live(handled_job(session, user, k.analysis_id, JobKind.analyze))
     if analysis.status != JobStatus.done:
         raise BadInput(f"analysis {analysis.id} is {analysis.status}: render after it is done")
-    job = service.create(session, JobKind.render, user.username, {"keep_set_id": k.id, "style": body.style},
-                         recording_id=analysis.recording_id, request_id=analysis.request_id,
-                         provision_id=analysis.provision_id, parent_id=analysis.id)
-    record(session, actor=user.username, role=user.role, action="render", target=f"recording:{analysis.recording_id}",
-           reason=body.reason, client=client_address(request), request_id=analysis.request_id,
-           provision_id=analysis.provision_id)
-    data = service.to_json(job)
-    submit(request, session, job)
-    return data
+    return queue_footage_job(request, session, user, JobKind.render, {"keep_set_id": k.id, "style": body.style},
+                             body.reason, analysis.recording_id, analysis.request_id, analysis.provision_id,
+                             parent_id=analysis.id)
 
 
 @router.get("", response_model=Page[JobOut], summary="List renders (newest first), by analysis", **roles(*STAFF))
