@@ -37,6 +37,7 @@ import numpy as np
 
 from redactor.errors import BadInput
 from redactor.media import Span, probe
+from redactor.media.probe import open_video
 from redactor.track.table import Track, TrackTable
 
 DEFAULT_OVERLAP = 3.0  # seconds analysed on each side of a segment's own frames (REDACTOR_SEGMENT_OVERLAP)
@@ -84,11 +85,7 @@ class Plan:
 def stream_index(video: str | Path) -> tuple[np.ndarray, np.ndarray, Fraction]:
     """Every video packet's pts in presentation order, which of them are keyframes (as frame indices), and the
     stream's time base: read from the container's packets, nothing decoded."""
-    try:
-        container = av.open(str(video), metadata_errors="ignore")
-    except av.error.FFmpegError as err:
-        raise BadInput(f"{video}: cannot open the video ({err.strerror or err})") from None
-    with container:
+    with open_video(video) as container:
         stream = container.streams.video[0]
         pts, keys = [], []
         for packet in container.demux(stream):

@@ -13,6 +13,7 @@ import numpy as np
 
 from redactor.errors import BadInput
 from redactor.media.limits import FrameMeter, Limits
+from redactor.media.probe import open_video
 
 # A decoder error with one of these is the process's limits (no memory, no thread could be made), not a bad stream.
 RESOURCE_ERRNOS = (errno.ENOMEM, errno.EAGAIN)
@@ -56,11 +57,7 @@ def decode(path: str | Path, rotation: int = 0, threads: bool = True, limits: Li
     With a `span` (a segment of a long recording: redactor.jobs.segments), decoding starts at the span's keyframe
     and stops after its frames; indices, timestamps and times stay the whole clip's. The limits hold per span: its
     frames are counted from the span's start, its pixel rate over its own seconds, its times from the clip's start."""
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except av.error.FFmpegError as err:
-        raise BadInput(f"{path}: cannot open the video ({err.strerror or err})") from None
-    with container:
+    with open_video(path) as container:
         stream = container.streams.video[0]
         meter = FrameMeter(path, limits, rotation, start=span.time if span else 0.0)
         ctx = stream.codec_context

@@ -12,6 +12,17 @@ from redactor.errors import BadInput
 from redactor.media.limits import FrameMeter, Limits
 
 
+def open_video(path: str | Path) -> av.container.InputContainer:
+    """The container, opened for reading (metadata it cannot decode ignored); a file it cannot open is a one-line
+    BadInput. The one way probe, decode and the segment plan open a video."""
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except av.error.InvalidDataError:
+        raise BadInput(f"{path}: not a video file (no known container format)") from None
+    except av.error.FFmpegError as err:
+        raise BadInput(f"{path}: cannot open the video ({err.strerror or err})") from None
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     path: str
@@ -39,13 +50,7 @@ def probe(path: str | Path) -> VideoInfo:
         raise BadInput(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise BadInput(f"{path}: the file is empty (0 bytes)")
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except av.error.InvalidDataError:
-        raise BadInput(f"{path}: not a video file (no known container format)") from None
-    except av.error.FFmpegError as err:
-        raise BadInput(f"{path}: cannot open the video ({err.strerror or err})") from None
-    with container:
+    with open_video(path) as container:
         if not container.streams.video:
             raise BadInput(f"{path}: holds no video stream")
         vs = container.streams.video[0]
