@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from gpu_benchmarks.make_stress import COMMERCIAL_HANGUL, FONT, PRIVATE_HANGUL, REGIONS, _fit, paint_plate
+from gpu_benchmarks.make_stress import COMMERCIAL_HANGUL, FONT, PRIVATE_HANGUL, REGIONS, _fit, paint_plate, paint_quad
 
 STYLES = ("white", "yellow", "green", "blue")
 ONE_LINE_MM, TWO_LINE_MM = (520, 110), (335, 170)
@@ -91,19 +91,7 @@ def render_plate(style: str, rng: random.Random, vary: bool = False) -> np.ndarr
 
 
 def _paint_quad(image: np.ndarray, plate: np.ndarray, dst: np.ndarray) -> list[float]:
-    ph, pw = plate.shape[:2]
-    src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
-    m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-    h, w = image.shape[:2]
-    bw = float(dst[:, 0].max() - dst[:, 0].min())
-    sigma = max(0.0, 0.5 * pw / max(bw, 1) - 0.5)
-    if sigma > 0:
-        plate = cv2.GaussianBlur(plate, (0, 0), sigma)
-    warped = cv2.warpPerspective(plate, m, (w, h), flags=cv2.INTER_LINEAR)
-    alpha = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), m, (w, h), flags=cv2.INTER_LINEAR)
-    a = alpha[..., None].astype(np.float32) / 255
-    image[:] = (image * (1 - a) + warped * a).astype(np.uint8)
-    return [round(float(v), 1) for v in (dst[:, 0].min(), dst[:, 1].min(), dst[:, 0].max(), dst[:, 1].max())]
+    return paint_quad(image, plate, dst, float(dst[:, 0].max() - dst[:, 0].min()))
 
 
 def paint(image: np.ndarray, box: list[float], style: str, rng: random.Random, mode: str = "box",

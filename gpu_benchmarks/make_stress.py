@@ -116,20 +116,25 @@ def paint_plate(image: np.ndarray, box: list[float], plate: np.ndarray, rng: ran
     j = lambda s: rng.uniform(0, 0.08) * s  # noqa: E731
     dst = np.float32([[x1 + j(bw), y1 + j(bh)], [x2 - j(bw), y1 + j(bh)], [x2 - j(bw), y2 - j(bh)],
                       [x1 + j(bw), y2 - j(bh)]])
+    return paint_quad(image, plate, dst, bw)
+
+
+def paint_quad(image: np.ndarray, plate: np.ndarray, dst: np.ndarray, width: float) -> list[float]:
+    """Warp `plate` onto the quadrilateral `dst` of `image` (in place), blending its edges; `width`: the painted
+    plate's width in pixels, to which the big plate is blurred first. Returns the painted plate's box."""
     ph, pw = plate.shape[:2]
     src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
-    m = cv2.getPerspectiveTransform(src, dst)
+    m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     h, w = image.shape[:2]
     # Blur the big plate to the target size first so the warp does not alias (a camera's optics would).
-    sigma = max(0.0, 0.5 * pw / max(bw, 1) - 0.5)
+    sigma = max(0.0, 0.5 * pw / max(width, 1) - 0.5)
     if sigma > 0:
         plate = cv2.GaussianBlur(plate, (0, 0), sigma)
     warped = cv2.warpPerspective(plate, m, (w, h), flags=cv2.INTER_LINEAR)
     alpha = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), m, (w, h), flags=cv2.INTER_LINEAR)
     a = alpha[..., None].astype(np.float32) / 255
     image[:] = (image * (1 - a) + warped * a).astype(np.uint8)
-    return [round(float(dst[:, 0].min()), 1), round(float(dst[:, 1].min()), 1), round(float(dst[:, 0].max()), 1),
-            round(float(dst[:, 1].max()), 1)]
+    return [round(float(v), 1) for v in (dst[:, 0].min(), dst[:, 1].min(), dst[:, 0].max(), dst[:, 1].max())]
 
 
 def korean_set(src: Path, out: Path, limit: int | None, seed: int) -> list[Path]:

@@ -6,10 +6,12 @@ Redis broker. Import with `from services import *  # noqa: F403`.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +28,8 @@ ROLES = ("clerk", "privacy_officer", "center_head", "operator", "auditor", "admi
 MODELS = str(Settings().models_dir)  # the machine's fetched weights (REDACTOR_MODELS, else the cache)
 
 __all__ = ["ROLES", "PASSWORD", "ServiceEnv", "free_port", "cut_clip", "short_clip", "service_env", "make_service_env",
-           "run_cli", "start_api", "start_worker", "stop", "login", "wait_job", "redis_db", "base_env"]
+           "run_cli", "start_api", "start_worker", "stop", "login", "wait_job", "redis_db", "base_env",
+           "start_capped_api", "stop_server"]
 
 
 def free_port() -> int:
@@ -157,3 +160,38 @@ def redis_db() -> Iterator[str]:
         pytest.fail(f"Redis at 127.0.0.1:6379 is not reachable (scripts/services.sh starts it): {err}")
     yield f"redis://127.0.0.1:6379/{n}"
     client.flushdb()
+
+
+# The server as acceptance runs it: its own process, its address space capped (as `prlimit --as` would) -----------
+
+CAP = 8 << 30  # the address-space cap acceptance puts on the server
+
+
+def _cap_address_space() -> None:  # in the server's process, before exec: as `prlimit --as` would
+    resource.setrlimit(resource.RLIMIT_AS, (CAP, CAP))
+
+
+def start_capped_api(senv, **extra: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = senv.env | {"REDACTOR_PUBLIC_URL": f"http://127.0.0.1:{port}"} | extra
+    proc = subprocess.Popen([REDACTOR, "--db", senv.db_url, "serve", "--port", str(port), "--log-level", "warning"],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=_cap_address_space)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{base}/healthz", proc)
+    except BaseException:
+        proc.kill()
+        raise
+    threading.Thread(target=lambda: proc.stdout.read(), daemon=True).start()  # keep its pipe from filling up
+    return proc, base
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import resource
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -25,41 +23,9 @@ from pathlib import Path
 import httpx
 import pytest
 from services import *  # noqa: F403
-from services import PASSWORD, REDACTOR, ROOT, _wait_http, cut_clip, free_port, login, make_service_env, run_cli
+from services import PASSWORD, cut_clip, login, make_service_env, run_cli, start_capped_api, stop_server
 
 from redactor.auth import accounts
-
-CAP = 8 << 30  # the address-space cap acceptance puts on the server
-
-
-def _cap() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (CAP, CAP))
-
-
-def _serve(senv, **extra: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = senv.env | {"REDACTOR_PUBLIC_URL": f"http://127.0.0.1:{port}"} | extra
-    proc = subprocess.Popen([REDACTOR, "--db", senv.db_url, "serve", "--port", str(port), "--log-level", "warning"],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=_cap)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{base}/healthz", proc)
-    except BaseException:
-        proc.kill()
-        raise
-    threading.Thread(target=lambda: proc.stdout.read(), daemon=True).start()  # keep its pipe from filling up
-    return proc, base
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +36,12 @@ def service(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def served(service):
-    proc, base = _serve(service)
+    proc, base = start_capped_api(service)
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
             yield client, proc, base
     finally:
-        _stop(proc)
+        stop_server(proc)
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import resource
 import signal
-import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -23,39 +20,7 @@ import httpx
 import pytest
 from clips import bomb_ts
 from services import *  # noqa: F403
-from services import REDACTOR, ROOT, _wait_http, cut_clip, free_port, login, wait_job
-
-CAP = 8 << 30  # the address-space cap acceptance puts on the server
-
-
-def _cap_address_space() -> None:  # in the server's process, before exec: as `prlimit --as` would
-    resource.setrlimit(resource.RLIMIT_AS, (CAP, CAP))
-
-
-def start_capped_api(senv, **extra: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = senv.env | {"REDACTOR_PUBLIC_URL": f"http://127.0.0.1:{port}"} | extra
-    proc = subprocess.Popen([REDACTOR, "--db", senv.db_url, "serve", "--port", str(port), "--log-level", "warning"],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=_cap_address_space)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{base}/healthz", proc)
-    except BaseException:
-        proc.kill()
-        raise
-    threading.Thread(target=lambda: proc.stdout.read(), daemon=True).start()  # keep its pipe from filling up
-    return proc, base
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+from services import cut_clip, login, start_capped_api, stop_server, wait_job
 
 
 def status_kb(pid: int, key: str) -> int:
