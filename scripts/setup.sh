@@ -41,8 +41,8 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-# pip runs only when pyproject.toml changed since the last install of this size (or a larger one)
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+# pip runs only when pyproject.toml or constraints.txt changed since the last install of this size (or a larger one)
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 stamp_serve=".venv/.redactor-setup-serve" stamp_test=".venv/.redactor-setup-test"
 stamp=".venv/.redactor-setup-$mode"
 satisfied=no
@@ -51,7 +51,7 @@ for s in "$stamp" $([ "$mode" = serve ] && echo "$stamp_test"); do
 done
 if [ "$satisfied" = no ]; then
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -m pip install -q -e ".$extras" 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".$extras" 2>&1 | grep -v "is ignored" || true
   .venv/bin/python -c "import redactor, cv2, onnxruntime, av"  # fail here, not later, if the install broke
   echo "$want" > "$stamp"
   [ "$mode" = test ] && echo "$want" > "$stamp_serve"
