@@ -19,6 +19,7 @@ class MultiLabelTracker:
     def __init__(self, lost_frames: int = 25, activation: float = 0.3, high: float = 0.5) -> None:
         self._ids = itertools.count(1)
         self._map: dict[tuple[int, int], int] = {}
+        self._claimed: set[int] = set()  # the global ids some ByteTrack track holds: never given to a second one
         self._trackers = {
             label: ByteTrackTracker(lost_track_buffer=lost_frames, frame_rate=30.0,
                                     track_activation_threshold=activation, minimum_consecutive_frames=1,
@@ -40,6 +41,9 @@ class MultiLabelTracker:
                 continue
             order = np.asarray(out.data["i"], np.int64)
             carried = dets.track_ids[order] if dets.track_ids is not None else None
+            for k, t in enumerate(out.tracker_id):
+                if t >= 0 and carried is not None:
+                    self._take_over(label, int(t), int(carried[k]))
             tracked = {self._global(label, int(t)) for t in out.tracker_id if t >= 0}
             ids = []
             for k, t in enumerate(out.tracker_id):
@@ -60,12 +64,24 @@ class MultiLabelTracker:
                           np.concatenate([p.labels for p in parts]), np.concatenate([p.track_ids for p in parts]),
                           sum((p.sources for p in parts), ()))
 
+    def _take_over(self, label: int, local: int, carried: int) -> None:
+        """A track ByteTrack starts on a carried box continues that box's track. ByteTrack confirms a track on its
+        second update, so the boxes of a clip's (or a cut's) first keyframe come out untracked with ids of their
+        own, and the track confirmed a frame later on their carried copies would get yet another id: every face of
+        the first keyframe was a one-frame track, and a clerk's click there kept the requester at that frame only."""
+        key = (label, local)
+        if key in self._map or carried < 0 or carried in self._claimed:
+            return
+        self._map[key] = carried
+        self._claimed.add(carried)
+
     def _global(self, label: int, local: int) -> int:
         if local < 0:
             return next(self._ids)  # an untracked box: a track of its own
         key = (label, local)
         if key not in self._map:
             self._map[key] = next(self._ids)
+            self._claimed.add(self._map[key])
         return self._map[key]
 
 
