@@ -4,9 +4,10 @@ Each pass (a model at a scale, maybe mirrored) proposes boxes at a low threshold
 per-model normalised scores, suppressing boxes mostly inside a stronger one), and each group is described by the best
 score every pass gave it, which passes saw it, its size and shape, and whether it sits in a person's head. A logistic
 model over those features (coefficients in redactor/models/face_fusion.json, fitted on the development split by
-gpu_benchmarks/train_face_fusion.py, cross-validated by image) decides. One pass alone cannot reach the recall the
-issue asks at a usable precision (measured in docs/decisions.md); agreement between passes is what separates a small
-face from texture."""
+gpu_benchmarks/train_face_fusion.py, cross-validated by image) gives each group a probability, accepted by a
+threshold that depends on the box's height, and an accepted box that duplicates a much stronger one is dropped
+(issue 13, `FusionModel.accept`). One pass alone cannot reach the recall the issue asks at a usable precision
+(measured in docs/decisions.md); agreement between passes is what separates a small face from texture."""
 
 from __future__ import annotations
 
