@@ -87,11 +87,11 @@ def test_fragments_of_one_face_are_masked_as_one_track() -> None:
               for i in range(5)]  # frames 0-19, stride 4
     table = TrackTable(video={}, frames=40, models={}, params={"stride": 4}, tracks=pieces,
                        motion=[[1, 0, 0, 0, 1, 0]] * 40)
-    masks = plan_masks(table, set())
+    masks = plan_masks(table, set(), MaskParams(pad_after=4))
     assert all(len(masks[f]) == 1 for f in range(20))  # one mask a frame, not the pieces' padded copies
     assert np.allclose(masks[10][0], masks[0][0])  # inside its life, no growth
     assert max(masks) == 23  # padded after the chain's end (pad_after 4)
-    apart = plan_masks(table, set(), MaskParams(join_gap=0, join_iou=1.1))
+    apart = plan_masks(table, set(), MaskParams(pad_after=4, join_gap=0, join_iou=1.1))
     assert len(apart[10]) > 1
 
 
@@ -103,9 +103,10 @@ def test_masks_are_not_padded_across_a_cut() -> None:
     after = Track(id=2, label="face", frames=np.arange(15, 22), boxes=np.tile(np.float32([[10, 10, 30, 30]]), (7, 1)),
                   scores=np.full(7, 0.9, np.float32))
     table = TrackTable(video={}, frames=30, models={}, params={"stride": 4}, tracks=[before, after], cuts=[15])
-    masks = plan_masks(table, set())
+    params = MaskParams(pad_before=4, pad_after=4)
+    masks = plan_masks(table, set(), params)
     assert all(len(masks[f]) == 1 for f in range(8, 22))  # neither joined nor padded into the other's picture
-    assert min(masks) == 1 and max(masks) == 25  # padded on the sides without a cut
+    assert min(masks) == 1 and max(masks) == 25  # padded on the sides without a cut (4 + stride - 1 before)
     uncut = plan_masks(TrackTable(video={}, frames=30, models={}, params={"stride": 4}, tracks=[before, after]),
-                       set())
+                       set(), params)
     assert len(uncut[15]) >= 1

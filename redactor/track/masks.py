@@ -18,17 +18,19 @@ from redactor.track.table import Track, TrackTable
 
 @dataclass(frozen=True)
 class MaskParams:
-    face_pad: float = 0.3  # share of the box's width/height added on each side
+    # Issue 13 (docs/decisions.md): with the tracker following the camera and pieces joined, a face's track is whole
+    # and its masks no longer pile up grown copies; part of that collateral bought back as padding (tuning clips).
+    face_pad: float = 0.35  # share of the box's width/height added on each side
     plate_pad: float = 0.25
     head_pad: float = 0.15
     min_pad_px: float = 3.0
-    pad_before: int = 4  # frames
-    pad_after: int = 4
+    pad_before: int = 6  # frames
+    pad_after: int = 6
     heads_from_persons: bool = True
     # Heads taller than this (px) get no mask from the body box: a face that size is found by the face models when it
     # is visible, and a head without a face at that size is turned away. Smaller heads are masked regardless.
     head_max_height: float = 32.0
-    grow_per_frame: float = 0.15  # padding grows by this share of itself per frame away from a track's ends
+    grow_per_frame: float = 0.25  # padding grows by this share of itself per frame away from a track's ends
     # Tracks of one label where one ends and another starts within `join_gap` frames of it, the end box carried
     # there by the camera's motion overlapping the start box by IoU >= `join_iou`, are masked as one track: padded in
     # time at the ends of the whole chain only, the gap interpolated (see `_chains`). -1 for the keyframe stride.
@@ -135,7 +137,8 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
     motion = np.asarray(table.motion, np.float32).reshape(-1, 2, 3) if table.motion else None
     cuts = np.unique(np.asarray(table.cuts, np.int64))
     gap = reach + 1 if params.join_gap < 0 else params.join_gap
-    for t, allowed in _chains(_whole_tracks(table, kept), motion, cuts, gap, params.join_iou):
+    pieces = _split_at_cuts(_whole_tracks(table, kept), cuts)
+    for t, allowed in _chains(pieces, motion, cuts, gap, params.join_iou):
         if t.label == "face":
             frac = params.face_pad
         elif t.label == "plate":
@@ -201,6 +204,22 @@ def _whole_tracks(table: TrackTable, kept: set[int]):
             return ok
 
         yield whole, (allowed if spans else None)
+
+
+def _split_at_cuts(tracks, cuts: np.ndarray):
+    """Each track cut at the cuts it spans. The tracker may continue a track across a cut (a box in the new picture
+    where one was in the old); masked whole, its box would be interpolated across the cut from one picture's face to
+    another's, and neither side padded in time towards it."""
+    for t, allowed in tracks:
+        inside = cuts[(cuts > t.frames[0]) & (cuts <= t.frames[-1])] if len(cuts) else cuts
+        if not len(inside):
+            yield t, allowed
+            continue
+        side = np.searchsorted(inside, t.frames, side="right")
+        for k in np.unique(side):
+            sel = np.nonzero(side == k)[0]
+            yield Track(id=t.id, label=t.label, frames=t.frames[sel], boxes=t.boxes[sel], scores=t.scores[sel],
+                        sources=[t.sources[i] for i in sel] if t.sources else []), allowed
 
 
 def _held(track: Track, motion: np.ndarray, cuts: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
