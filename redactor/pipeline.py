@@ -51,30 +51,32 @@ def analyze(video: str | Path, out: str | Path | None = None, engine: DetectionE
     is measured on every frame."""
     info = probe(video)
     engine = engine or DetectionEngine.for_video()
-    tracks, motion, decoded = track_frames(decode(video, info.rotation), engine, info.fps,
-                                           progress_total=info.frames, show_progress=show_progress)
+    tracks, motion, decoded, cuts = track_frames(decode(video, info.rotation), engine, info.fps,
+                                                 progress_total=info.frames, show_progress=show_progress)
     _check_complete(info, decoded)
     # `location`: where the video was analysed from, so that `propose` finds it again without --video
     video_meta = info.to_json() | {"sha256": sha256_file(video), "frames": decoded,
                                    "location": str(Path(video).resolve())}
     table = TrackTable(video=video_meta, frames=decoded, models=engine.versions(), params=engine.params(),
-                       tracks=tracks, motion=motion)
+                       tracks=tracks, motion=motion, cuts=cuts)
     if out is not None:
         table.save(out)
     return table
 
 
 def track_frames(frames: Iterable[Frame], engine: DetectionEngine, fps: float, progress_total: int | None = None,
-                 show_progress: bool = False) -> tuple[list[Track], list[list[float]], int]:
+                 show_progress: bool = False) -> tuple[list[Track], list[list[float]], int, list[int]]:
     """Detect on keyframes, carry boxes between them, track: the tracks, the camera motion of each frame (from the
-    frame before it) and the number of frames, for frames of one clip (all of it, or one segment of it:
-    redactor.jobs.segments). The first frame given is a keyframe and a cut."""
+    frame before it), the number of frames and the cuts (frame indices; the first frame given, a keyframe and a cut
+    for the tracker, is not listed: it may be where a segment begins), for frames of one clip (all of it, or one
+    segment of it: redactor.jobs.segments)."""
     stride = max(1, engine.profile.stride)
     tracker = MultiLabelTracker(lost_frames=max(5, round(fps)))
     builder = TrackBuilder()
     camera = CameraMotion()
     flow = BoxFlow()
     motion: list[list[float]] = []
+    cuts: list[int] = []
     decoded = 0
     last_key: int | None = None  # the first frame given is always a keyframe
     workers = frame_workers()
@@ -94,11 +96,12 @@ def track_frames(frames: Iterable[Frame], engine: DetectionEngine, fps: float, p
             if step.detected is not None:
                 if not step.detected.done():
                     batcher.flush()  # its batch may still be filling: run it now
-                tracked = tracker.update(step.detected.result())
+                tracked = tracker.update(step.detected.result(), step.tracker_camera)
                 builder.add(step.frame.index, step.frame.image, tracked)
                 flow.seed(tracked, step.grey, step.scale)
             else:
-                builder.add(step.frame.index, None, tracker.update(flow.step(step.grey, step.scale, step.camera)))
+                builder.add(step.frame.index, None, tracker.update(flow.step(step.grey, step.scale, step.camera),
+                                                                   step.tracker_camera))
 
     with ThreadPoolExecutor(workers, thread_name_prefix="detect") as pool:
         batcher = _Batcher(engine, pool, batch_size())
@@ -106,7 +109,9 @@ def track_frames(frames: Iterable[Frame], engine: DetectionEngine, fps: float, p
             grey, scale = work_grey(frame.image)
             moved = camera.update(grey, scale)
             motion.append(moved.reshape(-1).tolist())
-            step = _Step(frame, grey, scale, moved)
+            step = _Step(frame, grey, scale, moved, cut=camera.cut)
+            if camera.cut and decoded:
+                cuts.append(frame.index)
             if held is not None:
                 queue.append(held.between())
                 held = None
@@ -124,7 +129,7 @@ def track_frames(frames: Iterable[Frame], engine: DetectionEngine, fps: float, p
             queue.append(held)
         batcher.flush()
         settle(0)
-    return builder.tracks(), motion, decoded
+    return builder.tracks(), motion, decoded, cuts
 
 
 class _Batcher:
@@ -174,10 +179,16 @@ class _Step:
     scale: float
     camera: np.ndarray
     detected: Future | None = None
+    cut: bool = False
+
+    @property
+    def tracker_camera(self) -> np.ndarray | None:
+        """The motion the tracker follows the picture by; None at a cut (nothing before it carries on)."""
+        return None if self.cut else self.camera
 
     def between(self) -> _Step:
         return _Step(Frame(self.frame.index, self.frame.pts, self.frame.time, _NO_IMAGE), self.grey, self.scale,
-                     self.camera)
+                     self.camera, cut=self.cut)
 
 
 _NO_IMAGE = np.zeros((0, 0, 3), np.uint8)

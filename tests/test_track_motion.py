@@ -42,3 +42,71 @@ def test_one_frame_track_padding_follows_the_camera() -> None:
         assert abs(centre - (104 + 5 * k)) < 0.5, (k, box)
     still = TrackTable(video={}, frames=frames, models={}, params={}, tracks=[track])
     assert abs((plan_masks(still, set())[10][0][0] + plan_masks(still, set())[10][0][2]) / 2 - 104) < 0.5
+
+
+def _shaken(frames: int, step: float = 14.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Three 12 px faces on a still scene, the camera shaking by `step` px a frame (left-right, up-down): each
+    frame's boxes and the camera motion into it."""
+    rng = np.random.default_rng(5)
+    faces = np.float32([[100, 100, 112, 112], [130, 100, 142, 112], [100, 140, 112, 152]])
+    offset, boxes, motion = np.zeros(2, np.float32), [], []
+    for _ in range(frames):
+        shift = rng.choice([-step, step], 2).astype(np.float32)
+        offset += shift
+        boxes.append(faces + np.tile(offset, 2))
+        motion.append(np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]))
+    return boxes, motion
+
+
+def test_tracker_follows_faces_through_camera_shake() -> None:
+    """ByteTrack's Kalman filter alone loses 12 px faces the camera throws 14 px a frame (new ids again and again);
+    given the measured camera motion, each face keeps one track for the whole shake (from its second frame: ByteTrack
+    confirms a track a frame after its birth, and the planner joins that first frame to it, see the next test)."""
+    from redactor.detect.types import LABEL_ID, Detections
+    from redactor.track.tracker import MultiLabelTracker
+
+    boxes, motion = _shaken(24)
+
+    def ids(with_camera: bool) -> set[int]:
+        tracker, seen = MultiLabelTracker(lost_frames=10), set()
+        for i, (b, m) in enumerate(zip(boxes, motion, strict=True)):
+            dets = Detections(b, np.full(len(b), 0.9), np.full(len(b), LABEL_ID["face"]))
+            ids = tracker.update(dets, m if with_camera and i else None).track_ids.tolist()
+            seen |= set(ids) if i else set()
+        return seen
+
+    assert len(ids(True)) == 3
+    assert len(ids(False)) > 6
+
+
+def test_fragments_of_one_face_are_masked_as_one_track() -> None:
+    """A low-score face is one track per keyframe (ByteTrack starts none under its activation score): joined by the
+    planner, it is padded in time at its ends only, so the frames in its life get no grown copies of its mask."""
+    pieces = [Track(id=i + 1, label="face", frames=np.arange(4 * i, 4 * i + 4),
+                    boxes=np.tile(np.float32([[100, 50, 112, 62]]), (4, 1)), scores=np.full(4, 0.2, np.float32))
+              for i in range(5)]  # frames 0-19, stride 4
+    table = TrackTable(video={}, frames=40, models={}, params={"stride": 4}, tracks=pieces,
+                       motion=[[1, 0, 0, 0, 1, 0]] * 40)
+    masks = plan_masks(table, set(), MaskParams(pad_after=4))
+    assert all(len(masks[f]) == 1 for f in range(20))  # one mask a frame, not the pieces' padded copies
+    assert np.allclose(masks[10][0], masks[0][0])  # inside its life, no growth
+    assert max(masks) == 23  # padded after the chain's end (pad_after 4)
+    apart = plan_masks(table, set(), MaskParams(pad_after=4, join_gap=0, join_iou=1.1))
+    assert len(apart[10]) > 1
+
+
+def test_masks_are_not_padded_across_a_cut() -> None:
+    """A face first seen at a cut (frame 15) was not in the frames before it: another picture; nor is a face last
+    seen before the cut masked after it."""
+    before = Track(id=1, label="face", frames=np.arange(8, 15), boxes=np.tile(np.float32([[10, 10, 30, 30]]), (7, 1)),
+                   scores=np.full(7, 0.9, np.float32))
+    after = Track(id=2, label="face", frames=np.arange(15, 22), boxes=np.tile(np.float32([[10, 10, 30, 30]]), (7, 1)),
+                  scores=np.full(7, 0.9, np.float32))
+    table = TrackTable(video={}, frames=30, models={}, params={"stride": 4}, tracks=[before, after], cuts=[15])
+    params = MaskParams(pad_before=4, pad_after=4)
+    masks = plan_masks(table, set(), params)
+    assert all(len(masks[f]) == 1 for f in range(8, 22))  # neither joined nor padded into the other's picture
+    assert min(masks) == 1 and max(masks) == 25  # padded on the sides without a cut (4 + stride - 1 before)
+    uncut = plan_masks(TrackTable(video={}, frames=30, models={}, params={"stride": 4}, tracks=[before, after]),
+                       set(), params)
+    assert len(uncut[15]) >= 1

@@ -159,12 +159,12 @@ def analyze_segment(video: str | Path, plan_: Plan, index: int, engine=None) -> 
     info = probe(video)
     engine = engine or DetectionEngine.for_video()
     frames = decode(video, info.rotation, span=seg.analysis_span(plan_.origin_pts))
-    tracks, motion, decoded = track_frames(frames, engine, info.fps)
+    tracks, motion, decoded, cuts = track_frames(frames, engine, info.fps)
     if decoded != seg.read_to - seg.read_from:
         raise BadInput(f"{video}: segment {index} decoded {decoded} frames of the {seg.read_to - seg.read_from} "
                        f"its packets promise (corrupt or truncated)")
     return {"index": index, "read_from": seg.read_from, "tracks": [t.to_json() for t in tracks], "motion": motion,
-            "models": engine.versions(), "params": engine.params()}
+            "cuts": cuts, "models": engine.versions(), "params": engine.params()}
 
 
 def _span(track: Track) -> tuple[int, int]:
@@ -262,11 +262,13 @@ def stitch(video_meta: dict, plan_: Plan, parts: list[dict]) -> TrackTable:
                          sources=[s for _, p in pieces for s in p.sources], parent=remap(seg0, best.parent),
                          thumbnail=thumb, origin=remap(seg0, best.origin), contact=any(p.contact for _, p in pieces)))
     motion: list[list[float]] = []
+    cuts: list[int] = []
     for seg, part in zip(plan_.segments, parts, strict=True):
         motion += part["motion"][seg.start - seg.read_from:seg.end - seg.read_from]
+        cuts += [c for c in part.get("cuts", []) if seg.start <= c < seg.end]
     params = dict(parts[0]["params"]) | {"segments": len(plan_.segments), "segment_overlap": plan_.overlap}
     return TrackTable(video=video_meta, frames=plan_.frames, models=parts[0]["models"], params=params,
-                      tracks=out, motion=motion)
+                      tracks=out, motion=motion, cuts=cuts)
 
 
 # --- render and join -----------------------------------------------------------------------------------------------

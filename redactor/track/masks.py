@@ -18,16 +18,26 @@ from redactor.track.table import Track, TrackTable
 
 @dataclass(frozen=True)
 class MaskParams:
-    face_pad: float = 0.3  # share of the box's width/height added on each side
+    # Issue 13 (docs/decisions.md): with the tracker following the camera and pieces joined, a face's track is whole
+    # and its masks no longer pile up grown copies; part of that collateral bought back as padding (tuning clips).
+    face_pad: float = 0.35  # share of the box's width/height added on each side
     plate_pad: float = 0.25
     head_pad: float = 0.15
     min_pad_px: float = 3.0
-    pad_before: int = 4  # frames
-    pad_after: int = 4
+    pad_before: int = 6  # frames
+    pad_after: int = 6
     heads_from_persons: bool = True
     # Heads taller than this (px) get no mask from the body box: a face that size is found by the face models when it
     # is visible, and a head without a face at that size is turned away. Smaller heads are masked regardless.
     head_max_height: float = 32.0
+    grow_per_frame: float = 0.25  # padding grows by this share of itself per frame away from a track's ends
+    # Tracks of one label where one ends and another starts within `join_gap` frames of it, the end box carried
+    # there by the camera's motion overlapping the start box by IoU >= `join_iou`, are masked as one track: padded in
+    # time at the ends of the whole chain only, the gap interpolated (see `_chains`). -1 for the keyframe stride.
+    join_gap: int = -1
+    join_iou: float = 0.3
+    # Between keyframes, also mask each detection carried by the camera's motion alone (see `_held`).
+    hold_with_camera: bool = True
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -74,18 +84,23 @@ def tracks_at(table: TrackTable, frame: int) -> list[tuple[Track, np.ndarray]]:
     return out
 
 
-def _dense(track: Track, frames: int, before: int, after: int, motion: np.ndarray | None = None
-           ) -> tuple[np.ndarray, np.ndarray]:
+def _dense(track: Track, frames: int, before: int, after: int, motion: np.ndarray | None = None,
+           cuts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Frame indices and boxes over the track's whole span (gaps interpolated) plus the padding frames. Padding
     follows the camera's measured motion where the table has it (a one-frame track has no velocity of its own),
-    else the track's own velocity at its ends."""
+    else the track's own velocity at its ends. It stops at a cut: what is seen after one was not there before it."""
     f, b = track.frames, track.boxes
     first, last = int(f[0]), int(f[-1])
     span = np.arange(first, last + 1)
     boxes = interpolate(track, span)
-    parts_f, parts_b = [span], [boxes]
-    pre = np.arange(max(0, first - before), first)
-    post = np.arange(last + 1, min(frames, last + 1 + after))
+    lo, hi = 0, frames
+    if cuts is not None and len(cuts):
+        k = int(np.searchsorted(cuts, first, side="right"))
+        lo = int(cuts[k - 1]) if k else 0  # the last cut at or before the track's first frame
+        k = int(np.searchsorted(cuts, last, side="right"))
+        hi = int(cuts[k]) if k < len(cuts) else frames  # the next cut after its last frame
+    pre = np.arange(max(lo, first - before), first)
+    post = np.arange(last + 1, min(hi, last + 1 + after))
     if motion is not None and len(motion) >= frames:
         pre_boxes, box = [], b[:1]
         for i in range(first, first - len(pre), -1):  # carry back: frame i's box into frame i-1
@@ -120,7 +135,10 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
     kept = expand_keep(table, keep or set())
     per_frame: dict[int, list[np.ndarray]] = defaultdict(list)
     motion = np.asarray(table.motion, np.float32).reshape(-1, 2, 3) if table.motion else None
-    for t, allowed in _whole_tracks(table, kept):
+    cuts = np.unique(np.asarray(table.cuts, np.int64))
+    gap = reach + 1 if params.join_gap < 0 else params.join_gap
+    pieces = _split_at_cuts(_whole_tracks(table, kept), cuts)
+    for t, allowed in _chains(pieces, motion, cuts, gap, params.join_iou):
         if t.label == "face":
             frac = params.face_pad
         elif t.label == "plate":
@@ -129,7 +147,10 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
             frac = params.head_pad
         else:
             continue
-        frames, boxes = _dense(t, table.frames, before, after, motion)
+        frames, boxes = _dense(t, table.frames, before, after, motion, cuts)
+        if params.hold_with_camera and motion is not None:
+            held_f, held_b = _held(t, motion, cuts, reach + 1)
+            frames, boxes = np.concatenate([frames, held_f]), np.concatenate([boxes, held_b])
         if allowed is not None:
             frames, boxes = frames[allowed(frames)], boxes[allowed(frames)]
         if t.label == "person":
@@ -138,7 +159,7 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
             frames, boxes = frames[small], boxes[small]
         # Extrapolated frames are less certain: grow their padding with the distance from the track's ends.
         dist = np.maximum(t.frames[0] - frames, frames - t.frames[-1]).clip(0)
-        boxes = geometry.pad(boxes, frac, params.min_pad_px, 1.0 + 0.15 * dist)
+        boxes = geometry.pad(boxes, frac, params.min_pad_px, 1.0 + params.grow_per_frame * dist)
         for fi, box in zip(frames, boxes, strict=True):
             per_frame[int(fi)].append(box)
     return {f: np.asarray(v, np.float32) for f, v in per_frame.items()}
@@ -163,9 +184,11 @@ def _whole_tracks(table: TrackTable, kept: set[int]):
             continue
         frames = np.concatenate([m.frames for m in members])
         order = np.argsort(frames, kind="stable")
+        sources = _sources(members)
         whole = Track(id=members[0].origin or members[0].id, label=members[0].label, frames=frames[order],
                       boxes=np.concatenate([m.boxes for m in members])[order],
-                      scores=np.concatenate([m.scores for m in members])[order])
+                      scores=np.concatenate([m.scores for m in members])[order],
+                      sources=[sources[k] for k in order] if sources else [])
         first, last = int(whole.frames[0]), int(whole.frames[-1])
         head_kept, tail_kept = members[0].id in kept, max(members, key=lambda m: int(m.frames[-1])).id in kept
 
@@ -181,6 +204,103 @@ def _whole_tracks(table: TrackTable, kept: set[int]):
             return ok
 
         yield whole, (allowed if spans else None)
+
+
+def _split_at_cuts(tracks, cuts: np.ndarray):
+    """Each track cut at the cuts it spans. The tracker may continue a track across a cut (a box in the new picture
+    where one was in the old); masked whole, its box would be interpolated across the cut from one picture's face to
+    another's, and neither side padded in time towards it."""
+    for t, allowed in tracks:
+        inside = cuts[(cuts > t.frames[0]) & (cuts <= t.frames[-1])] if len(cuts) else cuts
+        if not len(inside):
+            yield t, allowed
+            continue
+        side = np.searchsorted(inside, t.frames, side="right")
+        for k in np.unique(side):
+            sel = np.nonzero(side == k)[0]
+            yield Track(id=t.id, label=t.label, frames=t.frames[sel], boxes=t.boxes[sel], scores=t.scores[sel],
+                        sources=[t.sources[i] for i in sel] if t.sources else []), allowed
+
+
+def _held(track: Track, motion: np.ndarray, cuts: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each detector row of the track (not a box carried by optical flow) carried by the camera's measured motion
+    into the frames after it, up to the track's next detector row, `horizon` frames at most and never across a cut.
+    Between keyframes a track's boxes are moved by the optical flow of a few points inside each box; on a small face
+    in a noisy, shaking picture those points slip (a 20 px face carried 40 px away in one frame) or the box goes to
+    another track, and the mask left the face for the rest of the stride (issue 13: whole frames of faces unmasked
+    two frames after a keyframe). A face standing still in the scene moves exactly with the camera, so the mask is
+    held there too; where the two agree the boxes overlap and cost nothing."""
+    if not track.sources:
+        return np.zeros(0, np.int64), np.zeros((0, 4), np.float32)
+    rows = [k for k, src in enumerate(track.sources) if src != "flow"]
+    out_f, out_b = [], []
+    for n, k in enumerate(rows):
+        f0 = int(track.frames[k])
+        stop = min(f0 + horizon, int(track.frames[rows[n + 1]]) if n + 1 < len(rows) else f0 + horizon,
+                   len(motion) - 1)
+        box = track.boxes[k:k + 1]
+        for f in range(f0 + 1, stop + 1):
+            if f in cuts:
+                break
+            box = apply(motion[f], box)
+            out_f.append(f)
+            out_b.append(box[0])
+    return np.asarray(out_f, np.int64), np.asarray(out_b, np.float32).reshape(-1, 4)
+
+
+def _chains(tracks, motion: np.ndarray | None, cuts: np.ndarray, gap: int, min_iou: float):
+    """The tracks to mask (from `_whole_tracks`), those masked whole (no kept piece) joined end to start into
+    chains. ByteTrack starts no track from a box under its activation score, so a small face found at every
+    keyframe with a score of 0.1-0.3 became one track per keyframe (a keyframe and the frames carried after it):
+    each piece padded in time and grown by itself, about three grown copies of the mask on every frame, most of the
+    collateral on shaking footage (issue 13). Joined, the face is one track: masked over its whole life, padded at
+    its ends, and a keyframe that missed it in the middle is filled by interpolation."""
+    items = list(tracks)
+    whole = [i for i, (t, allowed) in enumerate(items) if allowed is None]
+    by_start: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i in whole:
+        by_start[(items[i][0].label, int(items[i][0].frames[0]))].append(i)
+    nxt: dict[int, int] = {}
+    taken: set[int] = set()
+    for i in sorted(whole, key=lambda i: int(items[i][0].frames[-1])):
+        t = items[i][0]
+        end, box = int(t.frames[-1]), t.boxes[-1:]
+        best, best_iou = None, min_iou
+        for start in range(end + 1, end + 2 + gap):
+            if np.any((cuts > end) & (cuts <= start)):
+                break  # nothing carries on across a cut
+            if motion is not None and start < len(motion):
+                box = apply(motion[start], box)  # the end box carried with the picture to `start`
+            cands = [j for j in by_start.get((t.label, start), ()) if j not in taken and j != i]
+            if not cands:
+                continue
+            ious = geometry.iou_matrix(box, np.stack([items[j][0].boxes[0] for j in cands]))[0]
+            k = int(np.argmax(ious))
+            if ious[k] >= best_iou:
+                best, best_iou = cands[k], float(ious[k])
+                break  # the nearest start in time that overlaps
+        if best is not None:
+            nxt[i] = best
+            taken.add(best)
+    for i, (t, allowed) in enumerate(items):
+        if allowed is not None:
+            yield t, allowed
+        elif i not in taken:  # the head of a chain
+            members = [t]
+            while i in nxt:
+                i = nxt[i]
+                members.append(items[i][0])
+            if len(members) == 1:
+                yield t, None
+                continue
+            yield Track(id=t.id, label=t.label, frames=np.concatenate([m.frames for m in members]),
+                        boxes=np.concatenate([m.boxes for m in members]),
+                        scores=np.concatenate([m.scores for m in members]), sources=_sources(members)), None
+
+
+def _sources(members: list[Track]) -> list[str]:
+    """The members' row sources end to end, or none where one of them has none."""
+    return [s for m in members for s in m.sources] if all(m.sources for m in members) else []
 
 
 def kept_boxes(table: TrackTable, keep: set[int], labels: tuple[str, ...] | None = None) -> dict[int, np.ndarray]:

@@ -4,6 +4,7 @@ JSON form (version 1):
 {"format": "redactor.tracks", "version": 1,
  "video": {VideoInfo fields..., "sha256": ...}, "frames": N, "models": {name: version}, "params": {...},
  "motion": [[a, b, c, d, e, f] per frame: camera motion from the previous frame, see redactor.track.motion],
+ "cuts": [frame indices where the picture does not follow on from the frame before (another camera, scene)],
  "tracks": [{"id": 7, "label": "face|plate|person|vehicle", "frames": [f, ...], "boxes": [[x1, y1, x2, y2], ...],
              "scores": [s, ...], "sources": ["yunet", ...], "parent": person/vehicle track id or null,
              "thumbnail": {"frame": f, "box": [...], "jpeg_b64": "..."} or null,
@@ -97,6 +98,9 @@ class TrackTable:
     tracks: list[Track]
     # Per frame, the 2x3 camera motion from the previous frame (redactor.track.motion); empty when not measured.
     motion: list[list[float]] = field(default_factory=list)
+    # Frames that do not follow on from the one before (redactor.track.motion.CameraMotion.cut); masks are not padded
+    # in time across them. Empty in tables made before they were recorded.
+    cuts: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         ids = [t.id for t in self.tracks]
@@ -111,7 +115,8 @@ class TrackTable:
     def to_json(self) -> dict:
         return {"format": FORMAT, "version": VERSION, "video": self.video, "frames": self.frames,
                 "models": self.models, "params": self.params, "tracks": [t.to_json() for t in self.tracks],
-                "motion": [[round(float(v), 5) for v in m] for m in self.motion]}
+                "motion": [[round(float(v), 5) for v in m] for m in self.motion],
+                "cuts": [int(c) for c in self.cuts]}
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -132,6 +137,6 @@ class TrackTable:
         try:
             return cls(video=d["video"], frames=int(d["frames"]), models=d.get("models", {}),
                        params=d.get("params", {}), tracks=[Track.from_json(t) for t in d["tracks"]],
-                       motion=d.get("motion", []))
+                       motion=d.get("motion", []), cuts=[int(c) for c in d.get("cuts", [])])
         except (KeyError, TypeError, ValueError) as err:
             raise BadInput(f"{path}: not a valid track table ({err})") from None

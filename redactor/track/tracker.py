@@ -1,7 +1,12 @@
 """Tracking with ByteTrack from the maintained `trackers` package (one tracker per label, so a face never continues a
 plate's track). Every detection comes out with a track id: ByteTrack leaves unmatched low-confidence boxes without
 one (-1), and those become one-frame tracks of their own, so nothing detected goes unmasked (or keep the id they
-came with: boxes carried between keyframes by redactor.track.flow)."""
+came with: boxes carried between keyframes by redactor.track.flow).
+
+ByteTrack's motion model is a constant-velocity Kalman filter in picture coordinates: a shaking camera (steps of
+10-20 px a frame) throws a small face's box further than its size between two frames, and it matched nothing or a
+neighbour, so each keyframe began new tracks (issue 13). Given the camera's measured motion, boxes are tracked in
+the coordinates of a reference frame (the first, or the last cut): there a face on a still photo stands still."""
 
 from __future__ import annotations
 
@@ -13,6 +18,11 @@ import supervision as sv
 from trackers import ByteTrackTracker
 
 from redactor.detect.types import LABELS, Detections
+from redactor.track.motion import apply
+
+# The reference is taken again (the tracks there are then lost) once the picture's scale in it leaves this range: a
+# long zoom would otherwise shrink boxes to nothing or blow them up in the tracker's coordinates.
+_REF_SCALE = (0.25, 4.0)
 
 
 class MultiLabelTracker:
@@ -26,13 +36,18 @@ class MultiLabelTracker:
                                     minimum_iou_threshold=0.1, high_conf_det_threshold=high)
             for label in range(len(LABELS))
         }
+        self._to_ref = np.eye(3)  # this frame's pixel coordinates to the reference frame's
 
-    def update(self, dets: Detections) -> Detections:
+    def update(self, dets: Detections, camera: np.ndarray | None = None) -> Detections:
+        """Track one frame's boxes. `camera`: the 2x3 motion from the previous frame to this one
+        (redactor.track.motion), None at a cut or where not measured (the reference is then this frame)."""
+        self._follow(camera)
+        ref = apply(self._to_ref[:2].astype(np.float32), dets.boxes) if len(dets) else dets.boxes
         parts = []
         for label, tracker in self._trackers.items():
             sel = np.nonzero(dets.labels == label)[0]
             sub = dets[sel]
-            sv_dets = sv.Detections(xyxy=sub.boxes.astype(np.float32), confidence=sub.scores,
+            sv_dets = sv.Detections(xyxy=ref[sel].astype(np.float32), confidence=sub.scores,
                                     class_id=np.full(len(sub), label), data={"i": sel})
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -74,6 +89,15 @@ class MultiLabelTracker:
             return
         self._map[key] = carried
         self._claimed.add(carried)
+
+    def _follow(self, camera: np.ndarray | None) -> None:
+        if camera is None:
+            self._to_ref = np.eye(3)
+            return
+        m = np.vstack([np.asarray(camera, np.float64).reshape(2, 3), [0, 0, 1]])
+        to_ref = self._to_ref @ np.linalg.inv(m)
+        scale = abs(np.linalg.det(to_ref[:2, :2])) ** 0.5
+        self._to_ref = to_ref if _REF_SCALE[0] <= scale <= _REF_SCALE[1] else np.eye(3)
 
     def _global(self, label: int, local: int) -> int:
         if local < 0:
