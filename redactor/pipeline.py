@@ -14,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from redactor.audit import AUDIT_STRIDE, Finding, FrameAudit, findings_as_tracks, same_boxes
+from redactor.audit import (
+    AUDIT_STRIDE,
+    MAX_REMASK_ROUNDS,
+    Finding,
+    FrameAudit,
+    findings_as_tracks,
+    remask_again,
+    same_boxes,
+)
 from redactor.detect.backend import batch_size
 from redactor.detect.engine import AuditDetector, DetectionEngine
 from redactor.detect.types import LABEL_ID, LABELS, Detections
@@ -261,12 +269,13 @@ class RedactReport:
 
 
 def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: str = "solid",
-           params: MaskParams | None = None, max_remask_rounds: int = 2, hooks: Iterable[FrameHook] = (),
-           table: TrackTable | None = None, extra_masks: Callable | None = None,
+           params: MaskParams | None = None, max_remask_rounds: int = MAX_REMASK_ROUNDS,
+           hooks: Iterable[FrameHook] = (), table: TrackTable | None = None, extra_masks: Callable | None = None,
            show_progress: bool = True, verified: Callable[[int], np.ndarray] | None = None,
            audit_detector: AuditDetector | None = None) -> RedactReport:
     """Analyze, render, audit. Where the audit finds a face or plate outside the kept tracks, it is masked too and
-    the clip rendered again (at most `max_remask_rounds` times); if the audit still objects, nothing is released.
+    the clip rendered again (at most `max_remask_rounds` times, and only while each round finds fewer than the one
+    before: redactor.audit.remask_again); if the audit still objects, nothing is released.
 
     The audit looks at every other frame, the odd ones (every frame when the analysis stride is 1): with keyframes
     every 4th frame those are the frames whose masks were interpolated or carried, and a face the detectors missed
@@ -282,6 +291,7 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
     staging = out.with_name(f".{out.stem}.audit{out.suffix}")
     rounds = 0
     findings: list[Finding] = []
+    counts: list[int] = []  # findings of each render
     seconds["render"] = seconds["audit"] = 0.0
     detector = audit_detector or AuditDetector()
     stride = min(AUDIT_STRIDE, max(1, int(table.params.get("stride", 1))))
@@ -297,7 +307,8 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
             # render's wall clock includes the audit, which runs beside it; "audit" is the workers' summed time
             seconds["render"] += round(time.perf_counter() - t, 2)
             seconds["audit"] += round(check.seconds, 2)
-            if not findings or rounds >= max_remask_rounds:
+            counts.append(len(findings))
+            if not remask_again(counts, max_remask_rounds):
                 break
             rounds += 1
             next_id = max((tr.id for tr in table.tracks), default=0) + 1
