@@ -96,16 +96,22 @@ def test_findings_that_persist_block_the_release(tmp_path: Path) -> None:
     assert {f["frame"] for f in rep.findings} == {1, 3, 5}  # every other frame audited
 
 
-def test_re_mask_rounds_go_on_while_the_findings_shrink() -> None:
-    """The findings of the held-out shaking and noisy 720p clips, render after render (73 -> 10 -> 1 -> 0 and
-    56 -> 6 -> 1 -> 0): two rounds refused both; rounds now go on while the findings shrink, up to four."""
-    from redactor.audit import MAX_REMASK_ROUNDS, remask_again
+def test_re_mask_rounds_go_on_for_new_findings_and_stop_at_one_that_persists() -> None:
+    """The findings after a re-mask on the held-out shaking and noisy 720p clips were new ones beside the new masks
+    (73 -> 10 -> 1 -> 0 and 56 -> 6 -> 1 -> 0 findings a render, none under an earlier re-mask): two rounds refused
+    both. Rounds now go on for such findings, up to four, and stop at once when a finding lies where a finding was
+    re-masked already (the mask does not hide it)."""
+    from redactor.audit import MAX_REMASK_ROUNDS, Finding, remask_again
 
-    assert remask_again([73]) and remask_again([73, 10]) and remask_again([73, 10, 1])
-    assert not remask_again([73, 10, 1, 0])
-    assert not remask_again([73, 10, 1], max_rounds=2)  # the old limit: refused with one finding left
-    assert not remask_again([3, 3]) and not remask_again([2, 5])  # not going away: refused at once
-    assert not remask_again([5, 4, 3, 2, 1]) and MAX_REMASK_ROUNDS == 4  # at most four re-mask rounds
+    remasked = {7: np.float32([[100, 100, 140, 150]])}  # the re-mask of a finding of the round before
+    beside = [Finding(7, "face", [150.0, 100.0, 180.0, 140.0], 0.35)]  # next to it: a new one
+    under = [Finding(7, "face", [105.0, 105.0, 135.0, 145.0], 0.35)]  # where it was masked: it persists
+    elsewhere = [Finding(9, "face", [105.0, 105.0, 135.0, 145.0], 0.35)]  # another frame, no re-mask there
+    assert remask_again(beside, 2, remasked) and remask_again(elsewhere, 2, remasked)
+    assert not remask_again(beside, 2, remasked, max_rounds=2)  # the old limit refused these clips here
+    assert not remask_again(under, 1, remasked) and not remask_again(beside + under, 1, remasked)
+    assert not remask_again([], 1, remasked) and not remask_again(beside, MAX_REMASK_ROUNDS, remasked)
+    assert MAX_REMASK_ROUNDS == 4
 
 
 def test_a_face_visible_after_every_re_mask_blocks_the_release(tmp_path: Path, testdata: Path) -> None:
