@@ -32,8 +32,9 @@ BUCKETS = ((0, 10, "<10"), (10, 16, "10-16"), (16, 32, "16-32"), (32, 1e9, ">=32
 MAX_PIXELS = 6.5e6  # upscaled passes larger than this are skipped (YuNet 3x on 1080p: 18.7 Mpx)
 FLOOR = {"yunet": 0.25, "centerface": 0.05}
 PASSES = [("yunet", 1.0, False), ("yunet", 1.5, False), ("yunet", 2.0, False), ("yunet", 3.0, False),
-          ("yunet", 2.0, True), ("yunet", 1.0, True), ("centerface", 1.0, False), ("centerface", 1.5, False),
-          ("centerface", 2.0, False), ("centerface", 1.0, True), ("heads", 1.0, False)]
+          ("yunet", 2.0, True), ("yunet", 1.0, True), ("yunet", 1.5, True), ("centerface", 1.0, False),
+          ("centerface", 1.5, False), ("centerface", 2.0, False), ("centerface", 1.0, True), ("centerface", 1.5, True),
+          ("heads", 1.0, False)]
 # What the video profile and the audit run today, and candidates.
 SETS = {
     "video today (yunet 2x .4, centerface 1x .15, heads)": [["yunet", 2.0, False, 0.4],
@@ -46,13 +47,13 @@ def key(p) -> str:
     return f"{p[0]}{p[1]:g}{'f' if p[2] else ''}"
 
 
-def run_passes(image: np.ndarray, models: dict, costs: dict) -> dict:
+def run_passes(image: np.ndarray, models: dict, costs: dict, passes: list | None = None) -> dict:
     from redactor.detect.engine import _run_flipped
     from redactor.detect.yolo import COCO_PERSON
     from redactor.track.masks import head_region
 
     out = {}
-    for model, scale, flip in PASSES:
+    for model, scale, flip in passes or PASSES:
         t = time.perf_counter()
         if model != "heads" and scale * scale * image.shape[0] * image.shape[1] > MAX_PIXELS:
             out[key((model, scale, flip))] = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
@@ -69,7 +70,7 @@ def run_passes(image: np.ndarray, models: dict, costs: dict) -> dict:
     return out
 
 
-def collect(clips: list[Path], every: int, cache: Path | None) -> tuple[list, dict]:
+def collect(clips: list[Path], every: int, cache: Path | None, passes: list | None = None) -> tuple[list, dict]:
     import cv2
 
     from redactor.detect.centerface import CenterFace
@@ -79,7 +80,8 @@ def collect(clips: list[Path], every: int, cache: Path | None) -> tuple[list, di
     models = None
     frames, costs = [], {}
     for clip in clips:
-        store = cache / f"{clip.stem}.every{every}.pkl" if cache else None
+        tag = "" if passes is None else "." + "-".join(key(p) for p in passes)
+        store = cache / f"{clip.stem}.every{every}{tag}.pkl" if cache else None
         if store and store.exists():
             got = pickle.loads(store.read_bytes())  # noqa: S301 (our own cache, written below)
             frames += got["frames"]
@@ -100,7 +102,7 @@ def collect(clips: list[Path], every: int, cache: Path | None) -> tuple[list, di
                 labels = np.array([g["box"] for g in gt["boxes"].get(str(i), []) if g["label"] == "face"],
                                   np.float64).reshape(-1, 4)
                 mine.append({"clip": clip.name, "frame": i, "gt": labels,
-                             "passes": run_passes(image, models, my_costs)})
+                             "passes": run_passes(image, models, my_costs, passes)})
             i += 1
         if store:
             store.parent.mkdir(parents=True, exist_ok=True)
@@ -150,10 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/f13/passcache"))
     ap.add_argument("--sets", type=json.loads, default=None, help="more pass sets to score, as JSON")
+    ap.add_argument("--passes", default=None,
+                    help="run only these passes (e.g. yunet1.5,yunet1f,centerface1f): score only sets made of them")
     args = ap.parse_args(argv)
-    frames, costs = collect(args.clips, args.every, args.cache)
-    sets = dict(SETS)
-    for p in PASSES:  # every pass alone at a usual threshold
+    passes = [p for p in PASSES if key(p) in args.passes.split(",")] if args.passes else None
+    frames, costs = collect(args.clips, args.every, args.cache, passes)
+    sets = dict(SETS) if passes is None else {}
+    for p in passes or PASSES:  # every pass alone at a usual threshold
         sets[f"{key(p)} alone"] = [[*p, {"yunet": 0.4, "centerface": 0.15, "heads": 0.0}[p[0]]]]
     sets.update(args.sets or {})
     res = {"clips": [c.name for c in args.clips], "frames": len(frames), "every": args.every,

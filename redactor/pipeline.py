@@ -14,7 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from redactor.audit import AUDIT_STRIDE, Finding, FrameAudit, findings_as_tracks, same_boxes
+from redactor.audit import (
+    AUDIT_STRIDE,
+    MAX_REMASK_ROUNDS,
+    Finding,
+    FrameAudit,
+    audit_masks,
+    findings_as_tracks,
+    remask_again,
+    same_boxes,
+)
 from redactor.detect.backend import batch_size
 from redactor.detect.engine import AuditDetector, DetectionEngine
 from redactor.detect.types import LABEL_ID, LABELS, Detections
@@ -266,18 +275,20 @@ class RedactReport:
     identity: list = field(default_factory=list)  # identity checks of kept tracks (redactor.identify.guard)
     # the kept tracks' frames masked because the requester's identity there was not confirmed, and why
     masked_for_identity: list = field(default_factory=list)
+    findings_per_round: list = field(default_factory=list)  # the audit's findings of each render, in order
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
 
 
 def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: str = "solid",
-           params: MaskParams | None = None, max_remask_rounds: int = 2, hooks: Iterable[FrameHook] = (),
-           table: TrackTable | None = None, extra_masks: Callable | None = None,
+           params: MaskParams | None = None, max_remask_rounds: int = MAX_REMASK_ROUNDS,
+           hooks: Iterable[FrameHook] = (), table: TrackTable | None = None, extra_masks: Callable | None = None,
            show_progress: bool = True, verified: Callable[[int], np.ndarray] | None = None,
            audit_detector: AuditDetector | None = None) -> RedactReport:
     """Analyze, render, audit. Where the audit finds a face or plate outside the kept tracks, it is masked too and
-    the clip rendered again (at most `max_remask_rounds` times); if the audit still objects, nothing is released.
+    the clip rendered again (at most `max_remask_rounds` times, and not once a finding is seen again where it was
+    re-masked: redactor.audit.remask_again); if the audit still objects, nothing is released.
 
     The audit looks at every other frame, the odd ones (every frame when the analysis stride is 1): with keyframes
     every 4th frame those are the frames whose masks were interpolated or carried, and a face the detectors missed
@@ -293,6 +304,7 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
     staging = out.with_name(f".{out.stem}.audit{out.suffix}")
     rounds = 0
     findings: list[Finding] = []
+    per_round: list[int] = []  # the audit's findings of each render
     seconds["render"] = seconds["audit"] = 0.0
     detector = audit_detector or AuditDetector()
     stride = min(AUDIT_STRIDE, max(1, int(table.params.get("stride", 1))))
@@ -308,7 +320,8 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
             # render's wall clock includes the audit, which runs beside it; "audit" is the workers' summed time
             seconds["render"] += round(time.perf_counter() - t, 2)
             seconds["audit"] += round(check.seconds, 2)
-            if not findings or rounds >= max_remask_rounds:
+            per_round.append(len(findings))
+            if not remask_again(findings, rounds, audit_masks(table, params), max_remask_rounds):
                 break
             rounds += 1
             next_id = max((tr.id for tr in table.tracks), default=0) + 1
@@ -328,7 +341,7 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
                         kept=keep, findings=[f.to_json() for f in findings], remask_rounds=rounds,
                         models=table.models, input_sha256=table.video.get("sha256", ""),
                         output_sha256=sha256_file(out) if released else None, seconds=seconds, released=released,
-                        style=style)
+                        style=style, findings_per_round=per_round)
 
 
 def detect_images(paths: list[Path], engine: DetectionEngine | None = None, show_progress: bool = True

@@ -249,7 +249,10 @@ def _run_flipped(model, image: np.ndarray, scale: float) -> tuple[np.ndarray, np
 # 2x, CenterFace at 1x, unmirrored), so the audit sees each frame through other eyes: YuNet at 1.5x and YuNet on the
 # mirrored frame at 1x. Chosen on the tuning clips of issue 13 (docs/decisions.md): alone, on sampled unmasked
 # frames, 0.85 of the 10-16 px faces and 0.95 of those of 16 px and up, for less than one CenterFace pass at 1x (the
-# audit before, CenterFace 1x at 0.5, found 0.17 and 0.69).
+# audit before, CenterFace 1x at 0.5, found 0.17 and 0.69). YuNet mirrored 1x + CenterFace mirrored 1x at 0.12 reads
+# 0.59 / 0.93 on sampled held-out frames (this set 0.52 / 0.88), but its findings on the masked output (165 on the
+# held-out shaking 720p clip, against 73) kept coming back beside each re-mask (165 -> 19 -> 9 -> 6 -> 1 -> 1 -> 3):
+# the clip was refused after six rounds; at 1.6 times the cost (issue 13, docs/decisions.md).
 AUDIT_FACE_PASSES: tuple[tuple[str, float, bool, float], ...] = (("yunet", 1.5, False, 0.3),
                                                                   ("yunet", 1.0, True, 0.3))
 AUDIT_PLATE_PASSES: tuple[tuple[str, int], ...] = (("plate_fastanpr", 640),)

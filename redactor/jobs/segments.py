@@ -415,11 +415,11 @@ def render_segmented(video: str | Path, table: TrackTable, p: Plan, out: str | P
 
 
 def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(), style: str = "solid",
-                     params=None, max_remask_rounds: int = 2, table: TrackTable | None = None,
+                     params=None, max_remask_rounds: int | None = None, table: TrackTable | None = None,
                      overlap: float | None = None, show_progress: bool = False):
     """`pipeline.redact` with the analysis and the render split into `segments` processes (no identity guard: a
     keep-set checked face by face renders with `pipeline.redact`)."""
-    from redactor.audit import Finding, findings_as_tracks, same_boxes
+    from redactor.audit import MAX_REMASK_ROUNDS, Finding, audit_masks, findings_as_tracks, remask_again, same_boxes
     from redactor.detect.types import LABELS
     from redactor.hashing import sha256_file
     from redactor.pipeline import RedactReport
@@ -437,6 +437,8 @@ def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(),
     stride = max(1, int(table.params.get("stride", 1)))
     rounds = 0
     findings: list[dict] = []
+    per_round: list[int] = []  # the audit's findings of each render
+    max_rounds = MAX_REMASK_ROUNDS if max_remask_rounds is None else max_remask_rounds
     only: set[int] | None = None
     redo: set[int] | None = None
     previous: dict[int, Path] = {}
@@ -458,11 +460,12 @@ def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(),
                                   key=lambda f: f["frame"])
                 for r in done["results"].values():
                     audited |= set(r["audited"])
-                if not findings or rounds >= max_remask_rounds:
+                per_round.append(len(findings))
+                found = [Finding(f["frame"], f["label"], f["box"], f["score"]) for f in findings]
+                if not remask_again(found, rounds, audit_masks(table, params), max_rounds):
                     break
                 rounds += 1
                 next_id = max((tr.id for tr in table.tracks), default=0) + 1
-                found = [Finding(f["frame"], f["label"], f["box"], f["score"]) for f in findings]
                 table.tracks.extend(findings_as_tracks(found, next_id))
                 before, masks = masks, plan_masks(table, set(keep), params)
                 only = {f for f in audited if not same_boxes(before.get(f), masks.get(f))}
@@ -480,7 +483,7 @@ def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(),
                         kept=keep, findings=findings, remask_rounds=rounds, models=table.models,
                         input_sha256=table.video.get("sha256", ""),
                         output_sha256=sha256_file(out) if released else None, seconds=seconds, released=released,
-                        style=style)
+                        style=style, findings_per_round=per_round)
 
 
 def plan_json(p: Plan) -> str:
