@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from redactor.audit import AUDIT_STRIDE, Finding, FrameAudit, findings_as_tracks, same_boxes
+from redactor.audit import REMASK_ROUNDS, Finding, FrameAudit, audited_frames, findings_as_tracks, same_boxes
 from redactor.detect.backend import batch_size
 from redactor.detect.engine import AuditDetector, DetectionEngine
 from redactor.detect.types import LABEL_ID, LABELS, Detections
@@ -261,7 +261,7 @@ class RedactReport:
 
 
 def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: str = "solid",
-           params: MaskParams | None = None, max_remask_rounds: int = 2, hooks: Iterable[FrameHook] = (),
+           params: MaskParams | None = None, max_remask_rounds: int = REMASK_ROUNDS, hooks: Iterable[FrameHook] = (),
            table: TrackTable | None = None, extra_masks: Callable | None = None,
            show_progress: bool = True, verified: Callable[[int], np.ndarray] | None = None,
            audit_detector: AuditDetector | None = None) -> RedactReport:
@@ -284,14 +284,14 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
     findings: list[Finding] = []
     seconds["render"] = seconds["audit"] = 0.0
     detector = audit_detector or AuditDetector()
-    stride = min(AUDIT_STRIDE, max(1, int(table.params.get("stride", 1))))
+    stride, offset = audited_frames(table)
     recheck: set[int] | None = None  # after a re-mask, only the audited frames whose masks changed are audited again
     pool = ThreadPoolExecutor(frame_workers(), thread_name_prefix="audit")
     masks = plan_masks(table, set(keep), params)  # as render plans them: the audit tells our masks from plates
     try:
         while True:
             t = time.perf_counter()
-            check = FrameAudit(detector, table, keep, stride, 1 if stride > 1 else 0, recheck, pool, masks, verified)
+            check = FrameAudit(detector, table, keep, stride, offset, recheck, pool, masks, verified)
             render(video, table, staging, keep, style, params, [*hooks, check], extra_masks, show_progress)
             findings = check.findings
             # render's wall clock includes the audit, which runs beside it; "audit" is the workers' summed time

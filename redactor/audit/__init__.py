@@ -157,4 +157,13 @@ def findings_as_tracks(findings: list[Finding], start_id: int) -> list[Track]:
     return out
 
 
+REMASK_ROUNDS = 2  # renders again with the audit's findings masked, at most this many times, before it blocks
 AUDIT_STRIDE = 2  # redact audits every other frame of its output (every frame when the analysis stride is 1)
+
+
+def audited_frames(table: TrackTable) -> tuple[int, int]:
+    """(stride, offset) of the frames redact audits, for the whole clip and for each of its segments alike: every
+    other frame, the odd ones (the frames whose masks were interpolated or carried), or every frame when the analysis
+    looked at every frame."""
+    stride = min(AUDIT_STRIDE, max(1, int(table.params.get("stride", 1))))
+    return stride, 1 if stride > 1 else 0
