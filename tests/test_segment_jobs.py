@@ -211,7 +211,12 @@ def test_service_in_segments_gives_the_unsplit_result_and_one_release(tmp_path, 
             parts = [j for j in _jobs(senv.db_url, "segment") if j["parent_id"] == render["id"]]
             assert done["status"] == "done", (done, parts, logs["second"].read_text()[-3000:])
             assert done["attempts"] == 1 and done["result"]["segments"] == 2, done
-            assert sorted(j["attempts"] for j in parts) == [1, 2], parts  # the killed segment alone ran again
+            rounds = [[j for j in parts if j["params"]["render"]["round"] == r] for r in range(3)]
+            assert len(rounds[0]) == 2, parts
+            assert sorted(j["attempts"] for j in rounds[0]) == [1, 2], parts  # the killed segment alone ran again
+            # a re-mask round renders only the segments whose masks the audit's findings changed, each once
+            assert all(j["attempts"] == 1 for j in rounds[1] + rounds[2]) and len(parts) <= 6, parts
+            assert done["result"]["remask_rounds"] == max(r for r in range(3) if rounds[r]), done
             from redactor.storage.s3 import S3Store
 
             store = S3Store.from_url(senv.env["REDACTOR_STORE"])

@@ -324,7 +324,7 @@ def render_step(job_id: str, progress: service.Progress) -> None:
         out = Path(tmp) / "render.mp4"
         segments = segments_wanted(wanted, probe(video)) if not keep else 1
         if segments > 1 and os.environ.get("REDACTOR_BROKER"):
-            _render_segments(ctx, store, progress, video=video, table=table, segments=segments)
+            _render_segments(ctx, store, progress, video=video, segments=segments)
             return
         if segments > 1:  # one machine: a process a segment, each encoding its part, joined without re-encoding
             from redactor.jobs.segments import redact_segmented
@@ -426,7 +426,7 @@ def _queue_segments(parent_id: str, recording_id: int, p, indices: list[int], st
 
 
 def _render_segments(ctx: _RenderContext, store, progress: service.Progress, video: Path | None = None,
-                     table=None, segments: int = 0) -> None:
+                     segments: int = 0) -> None:
     """The parent's side of a render in segment jobs. First run (`video` given): plan at keyframes, one segment job
     each (mask, encode, audit its own frames), and wait. Run again by the last segment of a round: the audit's
     findings, if any, are masked in the segments they touch, which alone render again (at most REMASK_ROUNDS
@@ -495,7 +495,7 @@ def _render_segments(ctx: _RenderContext, store, progress: service.Progress, vid
         return
     progress("join", p.frames, p.frames, force=True)
     with tempfile.TemporaryDirectory(prefix="redactor-join-") as tmp:
-        parts = [fetch(store, latest[s.index][0]["object_key"], Path(tmp) / f"part-{s.index}.mp4")
+        parts = [fetch(store, latest[s.index]["object_key"], Path(tmp) / f"part-{s.index}.mp4")
                  for s in p.segments]
         out = Path(tmp) / "render.mp4"
         written = join(parts, [s.start_time for s in p.segments], out)
