@@ -15,6 +15,7 @@ import httpx
 import pytest
 from clips import ffmpeg, make_clip, score_redact
 from conftest import EVALDATA
+from dbsupport import *  # noqa: F403
 from dbsupport import PgServer
 from helpers import ROOT
 from s3_server import s3_server  # noqa: F401
@@ -253,3 +254,46 @@ def test_service_in_segments_gives_the_unsplit_result_and_one_release(tmp_path, 
                 except Exception:
                     os.killpg(w.pid, signal.SIGKILL)
         stop(api)
+
+
+def test_a_failed_segment_fails_its_render_and_its_parts_are_deleted(db_url, ledger_home, tmp_path, monkeypatch):
+    """A segment that fails queues its parent at once (a parent never waits for a part that will not come); the
+    parent then fails with the segment's reason, and the parts its other segments stored are deleted: nothing of a
+    failed render is left to release."""
+    from redactor.db import session_scope
+    from redactor.errors import BadInput
+    from redactor.jobs import runner, service, steps
+    from redactor.jobs.models import JobKind, JobStatus
+    from redactor.storage import open_store
+
+    monkeypatch.delenv("REDACTOR_STORE", raising=False)
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(steps, "_send", lambda job_id, kind: sent.append((job_id, kind)))  # the broker
+    store = open_store()
+    part = tmp_path / "part.mp4"
+    part.write_bytes(b"\0" * 64)
+    with session_scope() as s:
+        parent = service.create(s, JobKind.render, "clerk", {"keep_set_id": 1})
+        params = {"plan": {}, "render": {"round": 0, "table_key": "analyses/x.json", "style": "solid",
+                                         "findings": [], "only": None}}
+        done = service.create(s, JobKind.segment, "clerk", params | {"index": 0}, parent_id=parent.id)
+        broken = service.create(s, JobKind.segment, "clerk", params | {"index": 1}, parent_id=parent.id)
+        parent_id, done_id, broken_id = parent.id, done.id, broken.id
+        key = done.object_key
+        assert key == f"segments/{done_id}.mp4"  # a render segment's part: destroyed with its recording
+        store.put(key, part, expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+        service.finish(s, done, {"object_key": key, "index": 0, "round": 0, "findings": [], "audited": []})
+
+    def corrupt(job_id: str, progress) -> None:
+        raise BadInput("segment 1: the video stream is corrupt at frame 40")
+
+    runner.run_job(done_id)  # finished already: nothing to do, nobody woken
+    assert sent == []
+    out = runner.run_job(broken_id, steps={JobKind.segment: corrupt})
+    assert out["status"] == JobStatus.failed
+    assert sent == [(parent_id, JobKind.render)]
+
+    ctx = steps._RenderContext(parent_id, 0, None, "analyses/x.json", 0, "solid", None)
+    with pytest.raises(BadInput, match=f"segment job {broken_id} failed: segment 1: the video stream is corrupt"):
+        steps._render_segments(ctx, store, service.Progress(parent_id))
+    assert not store.exists(key)
