@@ -288,7 +288,7 @@ def render_segment(video: str | Path, table: TrackTable, plan_: Plan, index: int
     seg = plan_.segments[index]
     info = probe(video)
     keep = sorted({int(k) for k in keep})
-    masks = masks if masks is not None else plan_masks(table, set(keep), params)
+    masks = masks if masks is not None else plan_masks(table, set(keep), params, (seg.start, seg.end))
     check = None
     if audit is not None:
         only = set(audit["only"]) if audit.get("only") is not None else None
@@ -360,20 +360,21 @@ def add_findings(table: TrackTable, findings: list[dict]) -> None:
     table.tracks.extend(findings_as_tracks(found, next_id))
 
 
-def remask(table: TrackTable, plan_: Plan, masks: dict, findings: list[dict], audited: set[int], keep=(),
-           params=None) -> tuple[dict, set[int], set[int]]:
-    """The findings added to `table` (in place); returns the new masks, the audited frames whose masks changed
-    (audited again) and the segments holding any frame whose masks changed (rendered again; the others' encoded
-    parts stand)."""
-    from redactor.audit import same_boxes
+def remask(table: TrackTable, plan_: Plan, findings: list[dict], audited: set[int],
+           params=None) -> tuple[set[int], set[int]]:
+    """The findings added to `table` (in place); returns the audited frames whose masks changed (audited again) and
+    the segments holding any frame whose masks changed (rendered again; the others' encoded parts stand). Each
+    track's masks are planned by themselves, so the frames whose masks change are those the findings' own tracks
+    reach: found without planning the whole recording's masks twice."""
     from redactor.track.masks import plan_masks
 
+    first = len(table.tracks)
     add_findings(table, findings)
-    new = plan_masks(table, {int(k) for k in keep}, params)
-    changed = {f for f in set(masks) | set(new) if not same_boxes(masks.get(f), new.get(f))}
+    added = TrackTable(video=table.video, frames=table.frames, models=table.models, params=table.params,
+                       tracks=table.tracks[first:], motion=table.motion)
+    changed = {f for f in plan_masks(added, set(), params) if 0 <= f < plan_.frames}
     starts = [s.start for s in plan_.segments]
-    redo = {bisect_right(starts, f) - 1 for f in changed if 0 <= f < plan_.frames}
-    return new, audited & changed, redo
+    return audited & changed, {bisect_right(starts, f) - 1 for f in changed}
 
 
 def part_results(results: list[dict]) -> tuple[list[dict], set[int]]:
@@ -466,7 +467,6 @@ def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(),
     from redactor.detect.types import LABELS
     from redactor.hashing import sha256_file
     from redactor.pipeline import RedactReport
-    from redactor.track.masks import plan_masks
 
     out = Path(out)
     max_remask_rounds = REMASK_ROUNDS if max_remask_rounds is None else max_remask_rounds
@@ -483,7 +483,6 @@ def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(),
     only: set[int] | None = None
     redo: set[int] | None = None
     previous: dict[int, Path] = {}
-    masks = plan_masks(table, set(keep), params)
     staging = out.with_name(f".{out.stem}.audit{out.suffix}")
     audited: set[int] = set()
     seconds["render"] = 0.0
@@ -499,7 +498,7 @@ def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(),
                 audited |= seen
                 if not findings or rounds >= max_remask_rounds:
                     break
-                masks, only, redo = remask(table, p, masks, findings, audited, keep, params)
+                only, redo = remask(table, p, findings, audited, params)
                 if not redo:  # findings that change no mask would be found again: not released
                     break
                 rounds += 1

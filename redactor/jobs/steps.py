@@ -183,7 +183,6 @@ def segment_step(job_id: str, progress: service.Progress) -> None:
     from redactor.jobs.segments import Plan, add_findings, analyze_segment, audit_request, render_segment
     from redactor.registry.models import Recording
     from redactor.review.service import read_table
-    from redactor.track.masks import plan_masks
 
     with session_scope() as s:
         job = service.get(s, job_id, JobKind.segment)
@@ -220,7 +219,7 @@ def segment_step(job_id: str, progress: service.Progress) -> None:
             only = set(rendering["only"]) if rendering["only"] is not None else None
             progress("render", 0, seg.end - seg.start, force=True)
             path = Path(tmp) / "part.mp4"
-            part = render_segment(video, table, p, index, path, (), rendering["style"], masks=plan_masks(table, set()),
+            part = render_segment(video, table, p, index, path, (), rendering["style"],
                                   audit=audit_request(table, only), on_frame=lambda n: progress(done=n))
             store.put(key, path, expires_at=expires, content_type="video/mp4")
             result = {"object_key": key, "index": index, "frames": part["frames"], "round": rendering["round"],
@@ -437,7 +436,6 @@ def _render_segments(ctx: _RenderContext, store, progress: service.Progress, vid
     from redactor.hashing import sha256_file
     from redactor.jobs.segments import Plan, add_findings, join, part_results, plan, remask
     from redactor.review.service import read_table
-    from redactor.track.masks import plan_masks
 
     def render_params(round_: int, findings: list[list[dict]], only: set[int] | None, p):
         def extra(i: int) -> dict:
@@ -478,7 +476,7 @@ def _render_segments(ctx: _RenderContext, store, progress: service.Progress, vid
     for found in earlier:
         add_findings(table, found)
     if findings and last < REMASK_ROUNDS:
-        _, only, redo = remask(table, p, plan_masks(table, set()), findings, audited)
+        only, redo = remask(table, p, findings, audited)
         if redo:
             progress("re-render", 0, sum(p.segments[i].end - p.segments[i].start for i in redo), force=True)
             _queue_segments(ctx.job_id, ctx.recording_id, p, sorted(redo),
