@@ -134,12 +134,16 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id[:8]}", daemon=True)
 
     def __enter__(self) -> Heartbeat:
-        self._thread.start()
+        try:
+            self._thread.start()
+        except RuntimeError:  # no thread to be had (a job process at its memory cap): progress reports still beat
+            log.warning("job %s: no heartbeat thread; its lease is renewed by its progress reports only", self.job_id)
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
     def _run(self) -> None:
         while not self._stop.wait(lease_seconds() / 3):
