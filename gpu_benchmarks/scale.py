@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""How the engine scales (issue 18): detection frames/s per backend and batch size, segment-parallel render against
-one render, end-to-end `redact --segments N` against `redact` and against deface in the same run (as ratios), and
-the peak memory of analysis as the recording grows. Prints a table, writes JSON.
+"""How the engine scales (issue 18): decoding frames/s on the CPU and with NVDEC (REDACTOR_DECODE), detection
+frames/s per backend and batch size, segment-parallel render against one render, end-to-end `redact --segments N`
+against `redact` and against deface in the same run (as ratios), and the peak memory of analysis as the recording
+grows. Prints a table, writes JSON.
 
 Runs on the CPU now and on a lent GPU later (gpu_benchmarks/device_check.sh): the backends measured are those that
 can run here (cpu and array always; torch where installed, on CUDA where there is one, FP32 and FP16).
 
 usage: scale.py --json OUT.json [--size 640x360] [--frames 16] [--batches 1 2 4 8] [--segments 2]
                 [--seconds 8] [--minutes 1 5 15 --memory-size 160x120 --memory-stride 25] [--no-deface]
-                [--sections detect render e2e memory]
+                [--sections decode detect render e2e memory]
 
 Each end-to-end run and each memory run is a child process timed by wall clock (models loaded included) with its
 peak RSS from os.wait4 (ru_maxrss: the largest single process of its tree).
@@ -87,6 +88,44 @@ def detect_section(clip: Path, frames: int, batches: list[int]) -> list[dict]:
             rows.append({"backend": name, "batch": b, "frames": n, "seconds": round(sec, 3),
                          "fps": round(n / sec, 2)})
             print(f"detect  {name:18s} batch {b:3d}: {n / sec:8.2f} frames/s", flush=True)
+    return rows
+
+
+def decode_section(clip: Path) -> list[dict]:
+    """Frames/s of `decode` with each decoder REDACTOR_DECODE offers (what was asked, what decoded, why not), and
+    how far its pixels are from the CPU decoder's (NVDEC's colour conversion may round otherwise)."""
+    import numpy as np
+
+    from redactor.media import decode
+    from redactor.media.decode import DECODERS, _decoder, decoder
+
+    rows, reference = [], None
+    before = os.environ.get("REDACTOR_DECODE")
+    try:
+        for name in DECODERS:
+            os.environ["REDACTOR_DECODE"] = name
+            _decoder.cache_clear()
+            chosen = decoder()
+            t = time.perf_counter()
+            frames = [f.image for f in decode(clip)]
+            sec = time.perf_counter() - t
+            row = chosen.to_json() | {"frames": len(frames), "seconds": round(sec, 3),
+                                      "fps": round(len(frames) / sec, 2)}
+            if reference is None:
+                reference = frames
+            else:
+                diff = [np.abs(a.astype(np.int16) - b).max() for a, b in zip(frames, reference, strict=True)]
+                row["max_abs_diff_vs_cpu"] = int(max(diff, default=0))
+            rows.append(row)
+            print(f"decode  {name:6s} (used {chosen.used}{': ' + chosen.reason if chosen.reason else ''}): "
+                  f"{len(frames) / sec:8.2f} frames/s", flush=True)
+            del frames
+    finally:
+        if before is None:
+            os.environ.pop("REDACTOR_DECODE", None)
+        else:
+            os.environ["REDACTOR_DECODE"] = before
+        _decoder.cache_clear()
     return rows
 
 
@@ -207,6 +246,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="redactor-scale-") as tmp_name:
         tmp = Path(tmp_name)
         clip = Path(args.clip) if args.clip else make_clip(Path(args.src), tmp / "clip.mp4", args.seconds, args.size)
+        if "decode" in args.sections:
+            result["decode"] = decode_section(clip)
         if "detect" in args.sections:
             result["detect"] = detect_section(clip, args.frames, args.batches)
         if "render" in args.sections:

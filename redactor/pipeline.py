@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from redactor.audit import (
-    AUDIT_STRIDE,
     MAX_REMASK_ROUNDS,
     Finding,
     FrameAudit,
     audit_masks,
+    audited_frames,
     findings_as_tracks,
     remask_again,
     same_boxes,
@@ -307,14 +307,14 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
     per_round: list[int] = []  # the audit's findings of each render
     seconds["render"] = seconds["audit"] = 0.0
     detector = audit_detector or AuditDetector()
-    stride = min(AUDIT_STRIDE, max(1, int(table.params.get("stride", 1))))
+    stride, offset = audited_frames(table)
     recheck: set[int] | None = None  # after a re-mask, only the audited frames whose masks changed are audited again
     pool = ThreadPoolExecutor(frame_workers(), thread_name_prefix="audit")
     masks = plan_masks(table, set(keep), params)  # as render plans them: the audit tells our masks from plates
     try:
         while True:
             t = time.perf_counter()
-            check = FrameAudit(detector, table, keep, stride, 1 if stride > 1 else 0, recheck, pool, masks, verified)
+            check = FrameAudit(detector, table, keep, stride, offset, recheck, pool, masks, verified)
             render(video, table, staging, keep, style, params, [*hooks, check], extra_masks, show_progress)
             findings = check.findings
             # render's wall clock includes the audit, which runs beside it; "audit" is the workers' summed time

@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
-from helpers import cut_clip, ffmpeg
+from helpers import TOOLS, cut_clip, ffmpeg
+
+
+def make_clip(labels: Path, images: Path, out: Path, names: list[str], seconds: float, size: str,
+              label: str | None = None) -> Path:
+    """A labelled clip (shared/tools/make_clip.py): a virtual camera panning and zooming across labelled photos,
+    with an audio track; ground truth per frame in OUT.gt.json."""
+    cmd = [sys.executable, str(TOOLS / "make_clip.py"), str(labels), str(images), str(out), "--images", *names,
+           "--seconds", str(seconds), "--size", size]
+    if label:
+        cmd += ["--label", label]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return out
+
+
+def score_redact(clip: Path, out: Path, label: str, gt: Path | None = None) -> dict:
+    """shared/tools/score_redact.py, as acceptance scores: frame counts, audio streams, the share of labelled boxes
+    masked frame by frame, the collateral share."""
+    scored = subprocess.run([sys.executable, str(TOOLS / "score_redact.py"), str(clip), str(out),
+                             str(gt or clip.with_suffix(".gt.json")), "--label", label], capture_output=True,
+                            text=True, check=True)
+    return json.loads(scored.stdout)
 
 
 def short_clip(vtest: Path, out: Path, seconds: float = 2.0, size: str = "320x240", audio: bool = True) -> Path:

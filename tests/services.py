@@ -110,13 +110,19 @@ def start_api(senv: ServiceEnv, **extra: str) -> tuple[subprocess.Popen, str]:
     return proc, base
 
 
-def start_worker(env: dict[str, str], queues: str = "gpu,cpu", name: str = "w1") -> subprocess.Popen:
+def start_worker(env: dict[str, str], queues: str = "gpu,cpu", name: str = "w1",
+                 log: Path | None = None) -> subprocess.Popen:
     """A Celery worker as a separate process (solo pool: the task runs in the worker process itself, so a SIGKILL of
-    that process kills the task mid-flight, as a crashed GPU machine would)."""
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", queues,
+    that process kills the task mid-flight, as a crashed GPU machine would). Its output to `log` where given (a
+    worker of a long test: a pipe nobody reads fills up and stops it), else to a pipe (`stop` returns it)."""
+    out = open(log, "w") if log is not None else subprocess.PIPE  # noqa: SIM115 - the child holds it open
+    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", queues,
                              "-P", "solo", "-c", "1", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
-                             "--without-heartbeat", "-l", "INFO"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                             "--without-heartbeat", "-l", "INFO"], env=env, cwd=ROOT, stdout=out,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    if log is not None:
+        out.close()  # the child has its own copy
+    return proc
 
 
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> str:

@@ -10,19 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EVALDATA, SHARED
-
-TOOLS = SHARED / "tools"
-
-
-def make_clip(labels: Path, images: Path, out: Path, names: list[str], seconds: float, size: str,
-              label: str | None = None) -> Path:
-    cmd = [sys.executable, str(TOOLS / "make_clip.py"), str(labels), str(images), str(out), "--images", *names,
-           "--seconds", str(seconds), "--size", size]
-    if label:
-        cmd += ["--label", label]
-    subprocess.run(cmd, check=True, capture_output=True)
-    return out
+from clips import make_clip, score_redact
+from conftest import EVALDATA
 
 
 def redact_and_score(clip: Path, label: str, tmp: Path) -> dict:
@@ -30,10 +19,7 @@ def redact_and_score(clip: Path, label: str, tmp: Path) -> dict:
     proc = subprocess.run([sys.executable, "-m", "redactor", "redact", str(clip), "-o", str(out), "--report",
                            str(report)], capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, f"redact failed ({proc.returncode}): {proc.stderr[-2000:]}"
-    scored = subprocess.run([sys.executable, str(TOOLS / "score_redact.py"), str(clip), str(out),
-                             str(clip.with_suffix(".gt.json")), "--label", label], capture_output=True, text=True,
-                            check=True)
-    result = json.loads(scored.stdout)
+    result = score_redact(clip, out, label)
     print(json.dumps(result))
     return result
 

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from clips import ffmpeg
 
-from redactor.jobs.segments import Plan, join, plan, render_segment, stitch
+from redactor.audit import same_boxes
+from redactor.jobs.segments import Plan, audit_request, join, plan, remask, render_segment, stitch
 from redactor.media import decode, probe
 from redactor.track.masks import plan_masks
 from redactor.track.table import Track, TrackTable
@@ -111,6 +112,32 @@ def test_segments_encode_apart_and_join_into_the_clip(long_clip: Path, tmp_path:
         x1, y1, x2, y2 = masked[f.index][0].astype(int)
         inside = f.image[y1 + 4:y2 - 4, x1 + 4:x2 - 4].astype(int)
         assert inside.std() < 4  # a solid mask survives the encode, in every segment
+
+
+def test_a_remask_round_renders_again_only_the_segments_its_findings_touch(long_clip: Path) -> None:
+    """The audit of each segment's render looks at the frames redact audits in one piece; a finding in one segment
+    becomes a mask there, and only that segment is rendered again, with only its audited frames whose masks changed
+    audited again."""
+    p = plan(long_clip, 3, overlap=1.5)
+    box = np.array([[100, 60, 160, 140]], np.float32)
+    track = Track(1, "face", np.arange(0, 120, 4), np.repeat(box, 30, 0), np.full(30, 0.9, np.float32))
+    table = TrackTable(video={}, frames=120, models={}, params={"stride": 4}, tracks=[track])
+    assert audit_request(table) == {"stride": 2, "offset": 1, "only": None}  # pipeline.redact's: the odd frames
+    before = plan_masks(table)
+    mid = p.segments[1]
+    at = (mid.start + mid.end) // 2
+    finding = {"frame": at, "label": "face", "box": [250.0, 20.0, 280.0, 60.0], "score": 0.8}
+    only, redo = remask(table, p, [finding], {at - 1, at + 1, 3, mid.end + 7})
+    assert redo == {1}
+    assert only == {at - 1, at + 1}
+    assert len(table.tracks) == 2 and table.tracks[1].sources == ["audit"] and table.tracks[1].id == 2
+    after = plan_masks(table)
+    changed = {f for f in set(before) | set(after) if not same_boxes(before.get(f), after.get(f))}
+    assert changed and all(mid.start <= f < mid.end for f in changed) and at in changed
+    # a segment's own masks, planned for its frames alone, are the whole plan's there
+    own = plan_masks(table, window=(mid.start, mid.end))
+    assert set(own) == {f for f in after if mid.start <= f < mid.end}
+    assert all(np.array_equal(own[f], after[f]) for f in own)
 
 
 def masked_share(table: TrackTable, width: int, height: int) -> float:

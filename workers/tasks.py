@@ -7,7 +7,7 @@ from celery.exceptions import MaxRetriesExceededError
 
 from redactor.db import session_scope
 from redactor.errors import RedactorError
-from redactor.jobs import runner, service
+from redactor.jobs import runner, service, steps
 from redactor.jobs.models import JobKind
 from workers.celery_app import app
 
@@ -27,6 +27,7 @@ def _run(task: Task, job_id: str) -> dict:
             raise task.retry(exc=err, countdown=min(600, 10 * 2 ** task.request.retries)) from None
         except MaxRetriesExceededError:
             service.give_up(job_id, f"gave up after {RETRIES} retries: {type(err).__name__}: {err}")
+            steps.wake_parent(job_id)  # a segment's parent fails with it, not waits for it
             raise
 
 

@@ -196,3 +196,10 @@ def remask_again(findings: list[Finding], rounds: int, remasked: dict[int, np.nd
 def audit_masks(table: TrackTable, params: MaskParams | None = None) -> dict[int, np.ndarray]:
     """The masks planned for the audit's findings alone (their one-frame tracks, padded as any track)."""
     return plan_masks(replace(table, tracks=[t for t in table.tracks if "audit" in t.sources]), set(), params)
+
+def audited_frames(table: TrackTable) -> tuple[int, int]:
+    """(stride, offset) of the frames redact audits, for the whole clip and for each of its segments alike: every
+    other frame, the odd ones (the frames whose masks were interpolated or carried), or every frame when the analysis
+    looked at every frame."""
+    stride = min(AUDIT_STRIDE, max(1, int(table.params.get("stride", 1))))
+    return stride, 1 if stride > 1 else 0

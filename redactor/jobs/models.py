@@ -68,6 +68,8 @@ class Job(Base):
         """Where the job's output lies in the object store (fixed by its kind and id, so a copy stored by a job that
         never finished can still be found and destroyed)."""
         pattern = OBJECT_KEYS.get(self.kind)
+        if self.kind == JobKind.segment and "render" in self.params:
+            pattern = "segments/{id}.mp4"  # a segment of a render: its encoded part
         return pattern.format(id=self.id) if pattern else None
 
     @property

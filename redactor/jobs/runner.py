@@ -22,7 +22,7 @@ from redactor.errors import AuditObjection, RedactorError
 from redactor.jobs import service
 from redactor.jobs.models import Job, JobStatus
 from redactor.jobs.service import JobBusy
-from redactor.jobs.steps import STEPS
+from redactor.jobs.steps import STEPS, wake_parent
 
 log = logging.getLogger("redactor.jobs.service")
 
@@ -62,6 +62,8 @@ def run_job(job_id: str, steps: dict[str, StepFunction] | None = None) -> dict:
     job, mine = _claim(job_id)
     if not mine:
         log.info("job %s already %s: nothing to do", job_id, job.status)
+        if job.status in (JobStatus.failed, JobStatus.blocked):
+            wake_parent(job_id)  # its starts ran out just now (or a redelivery of a failed one): the parent is told
         return service.to_json(job)
     step = (steps or STEPS).get(job.kind)
     if step is None:
@@ -71,7 +73,8 @@ def run_job(job_id: str, steps: dict[str, StepFunction] | None = None) -> dict:
     progress = service.Progress(job_id)
     exhausted = False
     try:
-        step(job_id, progress)
+        with service.Heartbeat(job_id):
+            step(job_id, progress)
     except AuditObjection as err:
         service.fail(job_id, str(err), JobStatus.blocked)
     except RedactorError as err:
@@ -89,6 +92,7 @@ def run_job(job_id: str, steps: dict[str, StepFunction] | None = None) -> dict:
         exhausted = True
     if exhausted:
         service.fail(job_id, OUT_OF_MEMORY, JobStatus.failed)
+    wake_parent(job_id)
     with session_scope() as s:
         return service.to_json(service.get(s, job_id))
 

@@ -27,6 +27,7 @@ import tempfile
 import time
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -276,9 +277,10 @@ def stitch(video_meta: dict, plan_: Plan, parts: list[dict]) -> TrackTable:
 
 def render_segment(video: str | Path, table: TrackTable, plan_: Plan, index: int, out: str | Path,
                    keep=(), style: str = "solid", params=None, masks: dict | None = None, audit: dict | None = None,
-                   threads: int = 0) -> dict:
+                   threads: int = 0, on_frame: Callable[[int], None] | None = None) -> dict:
     """Mask and encode segment `index`'s own frames to `out` (timestamps from the segment's first frame), auditing
-    the frames `audit` asks for ({"stride", "offset", "only"}: FrameAudit's) on the pixels given to the encoder."""
+    the frames `audit` asks for ({"stride", "offset", "only"}: FrameAudit's) on the pixels given to the encoder.
+    `on_frame(n)` after each frame (n written so far): a job's progress and heartbeat."""
     from redactor.audit import FrameAudit
     from redactor.detect.engine import AuditDetector
     from redactor.media import VideoWriter, decode
@@ -288,7 +290,7 @@ def render_segment(video: str | Path, table: TrackTable, plan_: Plan, index: int
     seg = plan_.segments[index]
     info = probe(video)
     keep = sorted({int(k) for k in keep})
-    masks = masks if masks is not None else plan_masks(table, set(keep), params)
+    masks = masks if masks is not None else plan_masks(table, set(keep), params, (seg.start, seg.end))
     check = None
     if audit is not None:
         only = set(audit["only"]) if audit.get("only") is not None else None
@@ -307,6 +309,8 @@ def render_segment(video: str | Path, table: TrackTable, plan_: Plan, index: int
             first_pts = frame.pts if first_pts is None else first_pts
             writer.write(frame.image, frame.pts - first_pts)
             n += 1
+            if on_frame is not None:
+                on_frame(n)
     if n != seg.end - seg.start:
         raise BadInput(f"{video}: segment {index} rendered {n} frames of its {seg.end - seg.start}")
     return {"index": index, "frames": n, "masked": masked,
@@ -337,6 +341,48 @@ def join(parts: list[Path], starts: list[float], out: str | Path) -> int:
                     dst.mux(packet)
                     written += 1
     return written
+
+
+def audit_request(table: TrackTable, only: set[int] | None = None) -> dict:
+    """What `render_segment` audits: the frames redact audits in the whole clip (redactor.audit.audited_frames),
+    `only` these after a re-mask round."""
+    from redactor.audit import audited_frames
+
+    stride, offset = audited_frames(table)
+    return {"stride": stride, "offset": offset, "only": sorted(only) if only is not None else None}
+
+
+def add_findings(table: TrackTable, findings: list[dict]) -> None:
+    """A re-mask round: the audit's findings join the table as one-frame tracks, numbered after its last track (as
+    `pipeline.redact` adds them), so the next render masks them."""
+    from redactor.audit import Finding, findings_as_tracks
+
+    next_id = max((tr.id for tr in table.tracks), default=0) + 1
+    found = [Finding(f["frame"], f["label"], f["box"], f["score"]) for f in findings]
+    table.tracks.extend(findings_as_tracks(found, next_id))
+
+
+def remask(table: TrackTable, plan_: Plan, findings: list[dict], audited: set[int],
+           params=None) -> tuple[set[int], set[int]]:
+    """The findings added to `table` (in place); returns the audited frames whose masks changed (audited again) and
+    the segments holding any frame whose masks changed (rendered again; the others' encoded parts stand). Each
+    track's masks are planned by themselves, so the frames whose masks change are those the findings' own tracks
+    reach: found without planning the whole recording's masks twice."""
+    from redactor.track.masks import plan_masks
+
+    first = len(table.tracks)
+    add_findings(table, findings)
+    added = TrackTable(video=table.video, frames=table.frames, models=table.models, params=table.params,
+                       tracks=table.tracks[first:], motion=table.motion)
+    changed = {f for f in plan_masks(added, set(), params) if 0 <= f < plan_.frames}
+    starts = [s.start for s in plan_.segments]
+    return audited & changed, {bisect_right(starts, f) - 1 for f in changed}
+
+
+def part_results(results: list[dict]) -> tuple[list[dict], set[int]]:
+    """One round's segment renders: their findings (in frame order) and the frames they audited."""
+    findings = sorted((f for r in results for f in r["findings"]), key=lambda f: f["frame"])
+    return findings, {int(f) for r in results for f in r["audited"]}
 
 
 # --- one machine, several processes --------------------------------------------------------------------------------
@@ -419,11 +465,10 @@ def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(),
                      overlap: float | None = None, show_progress: bool = False):
     """`pipeline.redact` with the analysis and the render split into `segments` processes (no identity guard: a
     keep-set checked face by face renders with `pipeline.redact`)."""
-    from redactor.audit import MAX_REMASK_ROUNDS, Finding, audit_masks, findings_as_tracks, remask_again, same_boxes
+    from redactor.audit import MAX_REMASK_ROUNDS, Finding, audit_masks, remask_again
     from redactor.detect.types import LABELS
     from redactor.hashing import sha256_file
     from redactor.pipeline import RedactReport
-    from redactor.track.masks import plan_masks
 
     out = Path(out)
     seconds: dict[str, float] = {}
@@ -434,7 +479,6 @@ def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(),
         p = plan(video, segments, overlap=overlap)
     seconds["analyze"] = round(time.perf_counter() - t, 2)
     keep = sorted({int(k) for k in keep})
-    stride = max(1, int(table.params.get("stride", 1)))
     rounds = 0
     findings: list[dict] = []
     per_round: list[int] = []  # the audit's findings of each render
@@ -442,7 +486,6 @@ def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(),
     only: set[int] | None = None
     redo: set[int] | None = None
     previous: dict[int, Path] = {}
-    masks = plan_masks(table, set(keep), params)
     staging = out.with_name(f".{out.stem}.audit{out.suffix}")
     audited: set[int] = set()
     seconds["render"] = 0.0
@@ -450,27 +493,20 @@ def redact_segmented(video: str | Path, out: str | Path, segments: int, keep=(),
         try:
             while True:
                 t = time.perf_counter()
-                done = render_segmented(video, table, p, staging, keep, style, params,
-                                        {"stride": stride, "offset": stride // 2,
-                                         "only": sorted(only) if only is not None else None},
+                done = render_segmented(video, table, p, staging, keep, style, params, audit_request(table, only),
                                         Path(tmp), redo, previous)
                 seconds["render"] += round(time.perf_counter() - t, 2)
                 previous = done["parts"]
-                findings = sorted((f for r in done["results"].values() for f in r["findings"]),
-                                  key=lambda f: f["frame"])
-                for r in done["results"].values():
-                    audited |= set(r["audited"])
+                findings, seen = part_results(list(done["results"].values()))
+                audited |= seen
                 per_round.append(len(findings))
                 found = [Finding(f["frame"], f["label"], f["box"], f["score"]) for f in findings]
                 if not remask_again(found, rounds, audit_masks(table, params), max_rounds):
                     break
+                only, redo = remask(table, p, findings, audited, params)
+                if not redo:  # findings that change no mask would be found again: not released
+                    break
                 rounds += 1
-                next_id = max((tr.id for tr in table.tracks), default=0) + 1
-                table.tracks.extend(findings_as_tracks(found, next_id))
-                before, masks = masks, plan_masks(table, set(keep), params)
-                only = {f for f in audited if not same_boxes(before.get(f), masks.get(f))}
-                changed = {f for f in set(before) | set(masks) if not same_boxes(before.get(f), masks.get(f))}
-                redo = {s.index for s in p.segments if any(s.start <= f < s.end for f in changed)}
             released = not findings
             if released:
                 staging.replace(out)

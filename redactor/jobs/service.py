@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 
@@ -119,6 +120,40 @@ class Progress:
                         job.heartbeat_at = utcnow()
             except OperationalError:  # a busy database delays a progress report; it never fails the job
                 log.warning("progress of job %s not recorded (database busy)", self.job_id)
+
+
+class Heartbeat:
+    """The job's lease renewed from a thread of its own while its step runs (every third of the lease), so that a
+    step busy for longer than the lease between two progress reports (models loading, a long upload) is not taken
+    for a dead worker's and run again beside itself. It dies with the process: a killed worker's job still goes
+    stale after one lease."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id[:8]}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        try:
+            self._thread.start()
+        except RuntimeError:  # no thread to be had (a job process at its memory cap): progress reports still beat
+            log.warning("job %s: no heartbeat thread; its lease is renewed by its progress reports only", self.job_id)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(lease_seconds() / 3):
+            try:
+                with session_scope() as s:
+                    job = s.get(Job, self.job_id)
+                    if job is not None and job.status == JobStatus.running:
+                        job.heartbeat_at = utcnow()
+            except OperationalError:  # a busy database delays one beat; the next comes a third of a lease later
+                log.warning("heartbeat of job %s not recorded (database busy)", self.job_id)
 
 
 def finish(session: Session, job: Job, result: dict, status: JobStatus = JobStatus.done, step: str = "done") -> None:

@@ -10,6 +10,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 from redactor.base import utcnow
@@ -135,19 +136,12 @@ def _segments_joined(job_id: str, store, rec, video: Path, progress: service.Pro
     from redactor.hashing import sha256_file
     from redactor.jobs.segments import Plan, stitch
 
-    with session_scope() as s:
-        children = s.query(Job).filter(Job.parent_id == job_id, Job.kind == JobKind.segment).all()
-        states = [(c.id, c.status, c.error, c.result, c.params) for c in children]
+    states = _segment_states(job_id)
     if not states:
         p = make_plan()
         progress("segments", 0, p.frames, force=True)
-        with session_scope() as s:
-            job = service.get(s, job_id, lock=True)
-            made = [service.create(s, JobKind.segment, job.created_by, {"plan": p.to_json(), "index": seg.index},
-                                   recording_id=rec.id, parent_id=job_id).id for seg in p.segments]
-            _wait(job, f"segments 0/{len(made)}")
-        for child_id in made:
-            _send(child_id, JobKind.segment)
+        _queue_segments(job_id, rec.id, p, [seg.index for seg in p.segments], f"segments 0/{len(p.segments)}",
+                        lambda i: {})
         return None
     failed = [(cid, err) for cid, status, err, _, _ in states if status in (JobStatus.failed, JobStatus.blocked)]
     if failed:
@@ -182,10 +176,13 @@ def _wait(job: Job, step: str) -> None:
 
 
 def segment_step(job_id: str, progress: service.Progress) -> None:
-    """One segment of a long recording's analysis: its tracks and motion stored for the join; the parent analysis
-    is queued again when this was its last segment to finish."""
-    from redactor.jobs.segments import Plan, analyze_segment
+    """One segment of a long recording: of its analysis (tracks and motion stored for the join), or of its render
+    (the segment's own frames masked, encoded and audited; the encoded part stored for the join). The parent is
+    queued again when this was the last segment of its round to finish."""
+    from redactor.detect.engine import DetectionEngine
+    from redactor.jobs.segments import Plan, add_findings, analyze_segment, audit_request, render_segment
     from redactor.registry.models import Recording
+    from redactor.review.service import read_table
 
     with session_scope() as s:
         job = service.get(s, job_id, JobKind.segment)
@@ -196,16 +193,38 @@ def segment_step(job_id: str, progress: service.Progress) -> None:
         expires = rec.expires_at
     p, index = Plan.from_json(params["plan"]), int(params["index"])
     seg = p.segments[index]
+    rendering = params.get("render")
     store = open_store()
-    key = f"segments/{job_id}.json"
+    key = job.object_key
     with tempfile.TemporaryDirectory(prefix="redactor-segment-") as tmp, ExitStack() as stack:
         progress("fetch", force=True)
         video = stack.enter_context(recording_file(store, rec, Path(tmp) / "input.video"))
-        progress("analyze", 0, seg.read_to - seg.read_from, force=True)
-        part = analyze_segment(video, p, index)
-        path = Path(tmp) / "part.json"
-        path.write_text(json.dumps(part))
-        store.put(key, path, expires_at=expires, content_type="application/json")
+        if rendering is None:
+            progress("analyze", 0, seg.read_to - seg.read_from, force=True)
+            count = [0]
+
+            def tick() -> None:  # progress and heartbeat: the lease holds while the segment runs
+                count[0] += 1
+                progress(done=count[0])
+
+            part = analyze_segment(video, p, index, engine=_CountingEngine(DetectionEngine.for_video(), tick))
+            path = Path(tmp) / "part.json"
+            path.write_text(json.dumps(part))
+            store.put(key, path, expires_at=expires, content_type="application/json")
+            result = {"key": key, "index": index, "frames": seg.end - seg.start}
+        else:
+            table = read_table(store, rendering["table_key"])
+            for found in rendering["findings"]:  # the earlier rounds' findings, masked (segments.remask)
+                add_findings(table, found)
+            only = set(rendering["only"]) if rendering["only"] is not None else None
+            progress("render", 0, seg.end - seg.start, force=True)
+            path = Path(tmp) / "part.mp4"
+            part = render_segment(video, table, p, index, path, (), rendering["style"],
+                                  audit=audit_request(table, only), on_frame=lambda n: progress(done=n))
+            store.put(key, path, expires_at=expires, content_type="video/mp4")
+            result = {"object_key": key, "index": index, "frames": part["frames"], "round": rendering["round"],
+                      "findings": part["findings"], "audited": part["audited"]}
+    round_of = _round_of(params)
     last = False
     with session_scope() as s:
         parent = service.get(s, parent_id, lock=True)  # the parent first: siblings finishing together queue up here
@@ -213,15 +232,37 @@ def segment_step(job_id: str, progress: service.Progress) -> None:
         if job.status != JobStatus.running:
             store.delete(key)
             return
-        service.finish(s, job, {"key": key, "index": index, "frames": seg.end - seg.start})
-        siblings = s.query(Job).filter(Job.parent_id == parent_id, Job.kind == JobKind.segment).all()
+        service.finish(s, job, result)
+        siblings = [c for c in s.query(Job).filter(Job.parent_id == parent_id, Job.kind == JobKind.segment).all()
+                    if _round_of(c.params) == round_of]
         done = sum(1 for c in siblings if c.status == JobStatus.done)
         if parent.status not in service.FINAL:
             parent.frames_done = min(parent.frames_total or p.frames, parent.frames_done + seg.end - seg.start)
-            parent.step = f"segments {done}/{len(siblings)}"
+            parent.step = f"{'render ' if rendering else ''}segments {done}/{len(siblings)}"
         last = done == len(siblings) or any(c.status in (JobStatus.failed, JobStatus.blocked) for c in siblings)
+        parent_kind = parent.kind
     if last:
-        _send(parent_id, JobKind.analyze)
+        _send(parent_id, parent_kind)
+
+
+def wake_parent(job_id: str) -> None:
+    """A segment job that ended without its part (failed, or not run again after its starts ran out) queues its
+    parent again, which then fails with the segment's reason: a parent never waits for a segment that will not
+    come."""
+    with session_scope() as s:
+        job = service.get(s, job_id)
+        if job.kind != JobKind.segment or job.status not in (JobStatus.failed, JobStatus.blocked) or not job.parent_id:
+            return
+        parent = service.get(s, job.parent_id)
+        if parent.status in service.FINAL:
+            return
+        parent_id, kind = parent.id, parent.kind
+    _send(parent_id, kind)
+
+
+def _round_of(params: dict) -> int:
+    """A segment job's round: 0 for an analysis and a render's first pass, n for its n-th re-mask round."""
+    return int((params.get("render") or {}).get("round", 0))
 
 
 def _discard(store, key: str) -> None:
@@ -241,9 +282,14 @@ def identity_summary(events: list[dict], masked: list[dict]) -> dict:
 def render_step(job_id: str, progress: service.Progress) -> None:
     """Render a keep-set as the command line's `redact` does: the identity guard first (kept tracks checked face by
     face against the requester: redactor.identify.guard), then mask, encode and the audit. The table is the
-    analysis's latest revision (manual boxes, splits)."""
+    analysis's latest revision (manual boxes, splits).
+
+    A long recording with nothing kept (everyone masked) is rendered in segments (issue 18): on the `gpu` queue one
+    segment job each, any worker (`_render_segments`), else a process each (`segments.redact_segmented`). A
+    keep-set renders in one piece: the identity guard follows the kept tracks frame by frame through the clip."""
     from redactor.identify.confirm import confirmations_for
     from redactor.identify.guard import guard_for
+    from redactor.media import probe
     from redactor.pipeline import redact
     from redactor.registry.models import Recording
     from redactor.review.service import latest_consent, read_table, table_key
@@ -264,12 +310,30 @@ def render_step(job_id: str, progress: service.Progress) -> None:
         consent = latest_consent(s, analysis.id)
         consent = consent.record | {"id": consent.id} if consent is not None else None
         confirmed = confirmations_for(s, keep_set.id)
+        wanted = analysis.params | params
+    ctx = _RenderContext(job_id, rec.id, expires, tkey, revision, style, consent)
     store = open_store()
+    if _segment_states(job_id):  # run again by its last segment: the next re-mask round, or the join
+        _render_segments(ctx, store, progress)
+        return
     with tempfile.TemporaryDirectory(prefix="redactor-render-") as tmp, ExitStack() as stack:
         progress("fetch", force=True)
         table = read_table(store, tkey)
         video = stack.enter_context(recording_file(store, rec, Path(tmp) / "input.video"))
         out = Path(tmp) / "render.mp4"
+        segments = segments_wanted(wanted, probe(video)) if not keep else 1
+        if segments > 1 and os.environ.get("REDACTOR_BROKER"):
+            _render_segments(ctx, store, progress, video=video, segments=segments)
+            return
+        if segments > 1:  # one machine: a process a segment, each encoding its part, joined without re-encoding
+            from redactor.jobs.segments import redact_segmented
+
+            progress("render", 0, table.frames, force=True)
+            report = redact_segmented(video, out, segments, [], style, table=table)
+            _render_done(ctx, store, out, _render_result(ctx, report.kept, report.findings, report.frames,
+                                                         report.remask_rounds, report.output_sha256, report.models,
+                                                         segments=segments))
+            return
         progress("identity", force=True)
         # Fail closed on identity (issue 14): every kept frame is verified as the requester or masked and listed. The
         # photo is never stored, so the reference is the kept tracks' own best crops (as `redactor redact --keep`)
@@ -289,29 +353,156 @@ def render_step(job_id: str, progress: service.Progress) -> None:
                         extra_masks=guard, verified=guard.verified if guard else None, show_progress=False)
         identity = guard.events if guard else []
         masked_for_identity = guard.masked_frames() if guard else []
-        result = {"kept": report.kept, "findings": report.findings, "frames": report.frames,
-                  "remask_rounds": report.remask_rounds, "released": report.released, "style": style,
-                  "output_sha256": report.output_sha256, "models": report.models, "table_revision": revision,
-                  "identity": identity, "masked_for_identity": masked_for_identity,
-                  "identity_check": identity_summary(identity, masked_for_identity), "consent": consent}
-        if not report.released:
-            # Fail closed: the audit found faces or plates outside the kept tracks; nothing is stored for release.
-            with session_scope() as s:
-                job = service.get(s, job_id, lock=True)
-                job.error = f"the audit found {len(report.findings)} unmasked faces or plates: review before release"
-                service.finish(s, job, result, JobStatus.blocked, step="blocked")
-            return
-        progress("store", force=True)
-        render_key = f"renders/{job_id}.mp4"
-        store.put(render_key, out, expires_at=expires, content_type="video/mp4")
+        result = _render_result(ctx, report.kept, report.findings, report.frames, report.remask_rounds,
+                                report.output_sha256, report.models, identity, masked_for_identity)
+        _render_done(ctx, store, out, result)
+
+
+@dataclass(frozen=True)
+class _RenderContext:
+    job_id: str
+    recording_id: int
+    expires: dt.datetime | None
+    table_key: str  # the table revision the render started from: every segment and round renders the same one
+    revision: int
+    style: str
+    consent: dict | None
+
+
+def _render_result(ctx: _RenderContext, kept: list[int], findings: list[dict], frames: int, rounds: int,
+                   output_sha256: str | None, models: dict, identity: list[dict] | None = None,
+                   masked_for_identity: list[dict] | None = None, segments: int = 1) -> dict:
+    identity, masked_for_identity = identity or [], masked_for_identity or []
+    result = {"kept": kept, "findings": findings, "frames": frames, "remask_rounds": rounds,
+              "released": not findings, "style": ctx.style, "output_sha256": output_sha256, "models": models,
+              "table_revision": ctx.revision, "identity": identity, "masked_for_identity": masked_for_identity,
+              "identity_check": identity_summary(identity, masked_for_identity), "consent": ctx.consent}
+    if segments > 1:
+        result["segments"] = segments
+    return result
+
+
+def _render_done(ctx: _RenderContext, store, out: Path | None, result: dict) -> None:
+    """A render's end, split or not: blocked when the audit still finds faces or plates (nothing stored for
+    release), else the masked clip stored and the job done, in one transaction."""
+    if not result["released"]:
+        # Fail closed: the audit found faces or plates outside the kept tracks; nothing is stored for release.
+        with session_scope() as s:
+            job = service.get(s, ctx.job_id, lock=True)
+            job.error = f"the audit found {len(result['findings'])} unmasked faces or plates: review before release"
+            service.finish(s, job, result, JobStatus.blocked, step="blocked")
+        return
+    render_key = f"renders/{ctx.job_id}.mp4"
+    store.put(render_key, out, expires_at=ctx.expires, content_type="video/mp4")
     result["object_key"] = render_key
     with session_scope() as s:
-        job = service.get(s, job_id, lock=True)
+        job = service.get(s, ctx.job_id, lock=True)
         if job.status == JobStatus.running:
             verified = result["identity_check"]["verified"]
             service.finish(s, job, result, step="done" if verified else "done: identity unverified")
             return
     _discard(store, render_key)
+
+
+def _segment_states(job_id: str) -> list[tuple[str, str, str, dict, dict]]:
+    """(id, status, error, result, params) of a job's segment jobs, oldest first."""
+    with session_scope() as s:
+        children = (s.query(Job).filter(Job.parent_id == job_id, Job.kind == JobKind.segment)
+                    .order_by(Job.created_at).all())
+        return [(c.id, c.status, c.error, c.result, c.params) for c in children]
+
+
+def _queue_segments(parent_id: str, recording_id: int, p, indices: list[int], step: str, extra) -> None:
+    """One segment job per index, made and the parent put back to wait in one transaction, then sent."""
+    with session_scope() as s:
+        parent = service.get(s, parent_id, lock=True)
+        made = [service.create(s, JobKind.segment, parent.created_by,
+                               {"plan": p.to_json(), "index": i} | extra(i), recording_id=recording_id,
+                               parent_id=parent_id).id for i in indices]
+        _wait(parent, step)
+    for child_id in made:
+        _send(child_id, JobKind.segment)
+
+
+def _render_segments(ctx: _RenderContext, store, progress: service.Progress, video: Path | None = None,
+                     segments: int = 0) -> None:
+    """The parent's side of a render in segment jobs. First run (`video` given): plan at keyframes, one segment job
+    each (mask, encode, audit its own frames), and wait. Run again by the last segment of a round: the audit's
+    findings, if any, are masked in the segments they touch, which alone render again (as many rounds as
+    `pipeline.redact` would: audit.remask_again); then every segment's latest part is joined in order without
+    re-encoding (segments.join) and stored, or, if the audit still objects, the render is blocked and nothing
+    stored. A failed segment fails the render and its parts are deleted."""
+    from redactor.audit import Finding, audit_masks, remask_again
+    from redactor.hashing import sha256_file
+    from redactor.jobs.segments import Plan, add_findings, join, part_results, plan, remask
+    from redactor.review.service import read_table
+
+    def render_params(round_: int, findings: list[list[dict]], only: set[int] | None, p):
+        def extra(i: int) -> dict:
+            seg = p.segments[i]
+            mine = sorted(f for f in only if seg.start <= f < seg.end) if only is not None else None
+            return {"render": {"table_key": ctx.table_key, "style": ctx.style, "round": round_,
+                               "findings": findings, "only": mine}}
+        return extra
+
+    if video is not None:
+        p = plan(video, segments)
+        progress("render", 0, p.frames, force=True)
+        _queue_segments(ctx.job_id, ctx.recording_id, p, [s.index for s in p.segments],
+                        f"render segments 0/{len(p.segments)}", render_params(0, [], None, p))
+        return
+    states = _segment_states(ctx.job_id)
+
+    def drop_parts() -> None:
+        for _, status, _, result, _ in states:
+            if status == JobStatus.done and result.get("object_key"):
+                store.delete(result["object_key"])
+
+    failed = [(cid, err) for cid, status, err, _, _ in states if status in (JobStatus.failed, JobStatus.blocked)]
+    if failed:
+        drop_parts()
+        raise BadInput(f"segment job {failed[0][0]} failed: {service.last_line(failed[0][1])}")
+    if any(status != JobStatus.done for _, status, _, _, _ in states):
+        with session_scope() as s:
+            _wait(service.get(s, ctx.job_id, lock=True), "render segments")
+        return
+    p = Plan.from_json(states[0][4]["plan"])
+    last = max(st[4]["render"]["round"] for st in states)
+    this_round = [st for st in states if st[4]["render"]["round"] == last]
+    findings, _ = part_results([st[3] for st in this_round])
+    _, audited = part_results([st[3] for st in states])
+    earlier = this_round[0][4]["render"]["findings"]
+    table = read_table(store, ctx.table_key)
+    for found in earlier:
+        add_findings(table, found)
+    found = [Finding(f["frame"], f["label"], f["box"], f["score"]) for f in findings]
+    if remask_again(found, last, audit_masks(table)):
+        only, redo = remask(table, p, findings, audited)
+        if redo:
+            progress("re-render", 0, sum(p.segments[i].end - p.segments[i].start for i in redo), force=True)
+            _queue_segments(ctx.job_id, ctx.recording_id, p, sorted(redo),
+                            f"re-render {last + 1} segments 0/{len(redo)}",
+                            render_params(last + 1, [*earlier, findings], only, p))
+            return
+    latest: dict[int, dict] = {}
+    for _, _, _, result, params in sorted(states, key=lambda st: st[4]["render"]["round"]):
+        latest[params["index"]] = result  # each segment's part of its latest round
+    result = _render_result(ctx, [], findings, p.frames, last, None, table.models, segments=len(p.segments))
+    if findings:
+        drop_parts()
+        _render_done(ctx, store, None, result)
+        return
+    progress("join", p.frames, p.frames, force=True)
+    with tempfile.TemporaryDirectory(prefix="redactor-join-") as tmp:
+        parts = [fetch(store, latest[s.index]["object_key"], Path(tmp) / f"part-{s.index}.mp4")
+                 for s in p.segments]
+        out = Path(tmp) / "render.mp4"
+        written = join(parts, [s.start_time for s in p.segments], out)
+        if written != p.frames:
+            raise BadInput(f"the joined render has {written} frames of the recording's {p.frames}")
+        result["output_sha256"] = sha256_file(out)
+        _render_done(ctx, store, out, result)
+    drop_parts()  # the joined render holds them all now
 
 
 def release_step(job_id: str, progress: service.Progress) -> None:

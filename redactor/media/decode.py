@@ -1,8 +1,17 @@
-"""Decode frames with their presentation timestamps, turned upright, as BGR uint8 arrays."""
+"""Decode frames with their presentation timestamps, turned upright, as BGR uint8 arrays.
+
+REDACTOR_DECODE picks the decoder: `cpu` (ffmpeg's software decoders, the default) or `nvdec` (NVIDIA's hardware
+decoder through PyAV's hardware acceleration, where the PyAV build and the machine allow; frames come back to system
+memory, so everything after the decode is the same). Where nvdec is asked for and cannot be had (a PyAV without
+hardware acceleration, no CUDA device, no driver) the software decoder is used and the reason logged once a process;
+a codec NVDEC does not take (MJPEG, 4:4:4) falls back to software per stream."""
 
 from __future__ import annotations
 
 import errno
+import functools
+import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +23,9 @@ import numpy as np
 from redactor.errors import BadInput
 from redactor.media.limits import FrameMeter, Limits
 from redactor.media.probe import open_video
+
+log = logging.getLogger(__name__)
+DECODERS = ("cpu", "nvdec")
 
 # A decoder error with one of these is the process's limits (no memory, no thread could be made), not a bad stream.
 RESOURCE_ERRNOS = (errno.ENOMEM, errno.EAGAIN)
@@ -47,6 +59,53 @@ def upright(image: np.ndarray, rotation: int) -> np.ndarray:
     return image if code is None else cv2.rotate(image, code)
 
 
+@dataclass(frozen=True)
+class Decoder:
+    asked: str  # what REDACTOR_DECODE asked for
+    used: str  # what decodes: "cpu" or "nvdec"
+    reason: str = ""  # why not what was asked
+    hwaccel: object | None = None  # PyAV's HWAccel, for open_video
+
+    def to_json(self) -> dict:
+        return {"asked": self.asked, "used": self.used, "reason": self.reason}
+
+
+def decoder() -> Decoder:
+    """The decoder REDACTOR_DECODE asks for (read when used), or the CPU's with the reason it is not that one."""
+    from redactor.config import ConfigError
+
+    asked = os.environ.get("REDACTOR_DECODE", "cpu").strip().lower() or "cpu"
+    if asked == "cuda":
+        asked = "nvdec"
+    if asked not in DECODERS:
+        raise ConfigError(f"REDACTOR_DECODE={asked!r}: one of {', '.join(DECODERS)}")
+    return _decoder(asked)
+
+
+@functools.cache
+def _decoder(asked: str) -> Decoder:
+    if asked == "cpu":
+        return Decoder("cpu", "cpu")
+    try:
+        from av.codec.hwaccel import HWAccel, hwdevices_available
+    except ImportError:
+        return _fallback(asked, f"PyAV {av.__version__} has no hardware acceleration (PyAV 14 or later has)")
+    if "cuda" not in hwdevices_available():
+        return _fallback(asked, f"this PyAV {av.__version__} build has no CUDA decoding "
+                                f"(its hardware devices: {', '.join(hwdevices_available()) or 'none'})")
+    try:  # the device is made when a stream is opened: made once here, so that a machine without one is told apart
+        HWAccel("cuda").create(av.codec.Codec("h264", "r"))
+    except av.error.FFmpegError as err:
+        return _fallback(asked, f"no CUDA device could be opened for NVDEC ({err.strerror or err}): no NVIDIA GPU, "
+                                "driver or libcuda on this machine")
+    return Decoder(asked, "nvdec", hwaccel=HWAccel("cuda", allow_software_fallback=True))
+
+
+def _fallback(asked: str, reason: str) -> Decoder:
+    log.warning("REDACTOR_DECODE=%s: %s; decoding on the CPU", asked, reason)
+    return Decoder(asked, "cpu", reason)
+
+
 def decode(path: str | Path, rotation: int = 0, threads: bool = True, limits: Limits | None = None,
            span: Span | None = None) -> Iterator[Frame]:
     """Every frame in presentation order. A stream that breaks part-way raises BadInput (fail closed: a clip that
@@ -57,7 +116,7 @@ def decode(path: str | Path, rotation: int = 0, threads: bool = True, limits: Li
     With a `span` (a segment of a long recording: redactor.jobs.segments), decoding starts at the span's keyframe
     and stops after its frames; indices, timestamps and times stay the whole clip's. The limits hold per span: its
     frames are counted from the span's start, its pixel rate over its own seconds, its times from the clip's start."""
-    with open_video(path) as container:
+    with open_video(path, decoder().hwaccel) as container:
         stream = container.streams.video[0]
         meter = FrameMeter(path, limits, rotation, start=span.time if span else 0.0)
         ctx = stream.codec_context

@@ -12,10 +12,13 @@ from redactor.errors import BadInput
 from redactor.media.limits import FrameMeter, Limits
 
 
-def open_video(path: str | Path) -> av.container.InputContainer:
+def open_video(path: str | Path, hwaccel=None) -> av.container.InputContainer:
     """The container, opened for reading (metadata it cannot decode ignored); a file it cannot open is a one-line
-    BadInput. The one way probe, decode and the segment plan open a video."""
+    BadInput. The one way probe, decode and the segment plan open a video. `hwaccel`: its video decoded on a GPU
+    (redactor.media.decode.hardware_decoder)."""
     try:
+        if hwaccel is not None:
+            return av.open(str(path), metadata_errors="ignore", hwaccel=hwaccel)
         return av.open(str(path), metadata_errors="ignore")
     except av.error.InvalidDataError:
         raise BadInput(f"{path}: not a video file (no known container format)") from None

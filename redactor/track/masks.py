@@ -123,15 +123,24 @@ def _dense(track: Track, frames: int, before: int, after: int, motion: np.ndarra
     return np.concatenate(parts_f), np.concatenate(parts_b).astype(np.float32)
 
 
-def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskParams | None = None
-               ) -> dict[int, np.ndarray]:
-    """frame index -> (n, 4) float32 boxes to mask, in pixels of the upright frame."""
+def time_padding(table: TrackTable, params: MaskParams | None = None) -> tuple[int, int]:
+    """How many frames before a track's first row and after its last its masks reach."""
     params = params or MaskParams()
     # Detectors ran on every `stride`-th frame only: a face first seen at a keyframe may have been there since the
     # frame after the previous one. (After its last keyframe a track's boxes are carried by optical flow up to the
     # next keyframe, so its end needs no more than the usual padding.)
     reach = max(1, int(table.params.get("stride", 1))) - 1
-    before, after = params.pad_before + reach, params.pad_after
+    return params.pad_before + reach, params.pad_after
+
+
+def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskParams | None = None,
+               window: tuple[int, int] | None = None) -> dict[int, np.ndarray]:
+    """frame index -> (n, 4) float32 boxes to mask, in pixels of the upright frame. `window` (first, end): only
+    those frames, from only the tracks that reach them (a segment's render holds its own frames' masks, not the
+    whole recording's); the boxes are those of the whole plan."""
+    params = params or MaskParams()
+    before, after = time_padding(table, params)
+    reach = max(1, int(table.params.get("stride", 1))) - 1  # frames between keyframes
     kept = expand_keep(table, keep or set())
     per_frame: dict[int, list[np.ndarray]] = defaultdict(list)
     motion = np.asarray(table.motion, np.float32).reshape(-1, 2, 3) if table.motion else None
@@ -147,12 +156,17 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
             frac = params.head_pad
         else:
             continue
+        if window is not None and (int(t.frames[-1]) + after < window[0] or int(t.frames[0]) - before >= window[1]):
+            continue
         frames, boxes = _dense(t, table.frames, before, after, motion, cuts)
         if params.hold_with_camera and motion is not None:
             held_f, held_b = _held(t, motion, cuts, reach + 1)
             frames, boxes = np.concatenate([frames, held_f]), np.concatenate([boxes, held_b])
         if allowed is not None:
             frames, boxes = frames[allowed(frames)], boxes[allowed(frames)]
+        if window is not None:
+            inside = (frames >= window[0]) & (frames < window[1])
+            frames, boxes = frames[inside], boxes[inside]
         if t.label == "person":
             boxes = head_region(boxes)
             small = (boxes[:, 3] - boxes[:, 1]) <= params.head_max_height
