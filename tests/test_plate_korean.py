@@ -74,10 +74,10 @@ def test_green_old_style_plate_on_a_white_truck_missed_by_the_parents_found_by_t
             assert not _found(model(image, size)[0], gt), f"{name} at {size} found it: the still is no longer a miss"
     assert _found(Yolo("plate_korean", threshold=0.2)(image, 640)[0], gt)
     # and the video profile's plate passes (what drives the masks) find it
-    assert "plate_korean" in {n for n, _ in VIDEO.plate_passes}
+    assert "plate_korean" in {n for n, *_ in VIDEO.plate_passes}
     assert _found(DetectionEngine(VIDEO).plates_in(image).boxes, gt)
     # the audit is a different detector set from the mask driver
-    assert not {n for n, _ in AUDIT_PLATE_PASSES} & {n for n, _ in VIDEO.plate_passes}
+    assert not {n for n, _ in AUDIT_PLATE_PASSES} & {n for n, *_ in VIDEO.plate_passes}
 
 
 @pytest.mark.slow

@@ -48,7 +48,10 @@ class Profile:
     head_max_height: float = 1e9  # report heads only where a face would be this small (px) or smaller
     fusion: bool = False  # decide faces with the fitted fusion model (models/face_fusion.json) over its passes
     # (model, letterbox size) passes: both plate models, and 1280 for plates under ~24 px wide in a large frame.
-    plate_passes: tuple[tuple[str, int], ...] = (("plate_safelicensing", 640), ("plate_fastanpr", 960))
+    # A pass (model, smallest, largest) runs on the frame at its own size, its long side held between the two
+    # (plate_pass_size).
+    plate_passes: tuple[tuple[str, int] | tuple[str, int, int], ...] = (("plate_safelicensing", 640),
+                                                                        ("plate_fastanpr", 960))
     plate_threshold: float = 0.2
     # Video only: the passes run on every `stride`-th frame (and at every cut, and on the last frame); tracks are
     # interpolated between these keyframes and padded in time by the stride (redactor.track.masks).
@@ -84,7 +87,7 @@ class DetectionEngine:
         self.centerface = CenterFace(threshold=profile.centerface_threshold, runner=runner)
         self.coco = Yolo("coco_yolov8n", threshold=profile.coco_threshold, runner=runner)
         self.plates = {name: Yolo(name, threshold=profile.plate_threshold, runner=runner)
-                       for name, _ in profile.plate_passes}
+                       for name, *_ in profile.plate_passes}
 
     @classmethod
     def for_images(cls) -> DetectionEngine:
@@ -170,7 +173,8 @@ class DetectionEngine:
     def _plates_batch(self, images: Sequence[np.ndarray]) -> list[Detections]:
         if not self.plates:
             return [Detections.empty() for _ in images]
-        runs = [self.plates[name].batch(images, size) for name, size in self.profile.plate_passes]
+        runs = [self.plates[name].batch(images, plate_pass_size(sizes, images[0].shape))
+                for name, *sizes in self.profile.plate_passes]
         out = []
         for i in range(len(images)):
             b = np.concatenate([run[i][0] for run in runs])
@@ -205,6 +209,15 @@ class DetectionEngine:
             parts.append(heads_without_faces(persons, faces, self.profile.head_min_person_score,
                                              self.profile.head_max_height))
         return Detections.merge(parts)
+
+
+def plate_pass_size(sizes: Sequence[int], shape: tuple[int, ...]) -> int:
+    """The letterbox size of a plate pass on a frame of `shape`: (size,) is fixed; (smallest, largest) is the
+    frame's own long side held between the two, so that a large frame is shrunk less than to a fixed size."""
+    if len(sizes) == 1:
+        return int(sizes[0])
+    smallest, largest = sizes
+    return int(min(max(max(shape[:2]), smallest), largest))
 
 
 def heads_without_faces(persons: Detections, faces: Detections, min_score: float,
