@@ -62,9 +62,11 @@ class Profile:
 IMAGES = Profile(fusion=True, yunet_threshold=0.3, centerface_threshold=0.05, head_max_height=24.0,
                  plate_passes=(("plate_safelicensing", 640), ("plate_safelicensing", 1280), ("plate_fastanpr", 1280),
                                ("plate_korean", 640), ("plate_korean", 1280)))
-# Plates in video (issue 13, docs/decisions.md): safelicensing at 640 and the Korean fine-tune of it at 960 (a
-# one-line plate 13 px high in a 1080p frame is lost at 640); the audit keeps fastanpr, a different detector.
-VIDEO_PLATE_PASSES: tuple[tuple[str, int], ...] = (("plate_safelicensing", 640), ("plate_korean", 960))
+# Plates in video (issue 13, docs/decisions.md): safelicensing at 640 and the Korean fine-tune of it on the frame at
+# its own size, at least 960 and at most 1600 (a one-line plate 13 px high in a 1080p frame is lost at 640, and a
+# blue plate 25 px high is found at 1600 but not at 960 or 1280); the audit keeps fastanpr, a different detector.
+VIDEO_PLATE_PASSES: tuple[tuple[str, int] | tuple[str, int, int], ...] = (("plate_safelicensing", 640),
+                                                                          ("plate_korean", 960, 1600))
 # Chosen on a labelled panning clip over crowd photos (docs/decisions.md): YuNet at 2x and CenterFace at 1.5x with
 # low thresholds; tracking, gap filling and padding in time take care of the rest.
 # Heads are reported as faces only up to 32 px (as render masks them from person boxes): larger heads without a
