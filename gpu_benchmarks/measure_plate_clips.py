@@ -13,7 +13,7 @@ Modes:
 - `audit`: the audit's plate passes alone on every `--every`-th frame of the unmasked clip, matched the same way
   (what `redactor audit UNMASKED.mp4` finds of the plates; score_audit.py's rule).
 
-usage: measure_plate_clips.py CLIP.mp4 ... [--mode redact|detect|audit] [--passes plate_korean:640,...]
+usage: measure_plate_clips.py CLIP.mp4 ... [--mode redact|detect|audit] [--passes plate_korean:960-1600,...]
        [--audit-passes plate_fastanpr:640,...] [--every 2] [--json OUT.json] [--keep-outputs DIR]
 """
 
@@ -55,10 +55,12 @@ def score_redact_module():
     return mod
 
 
-def parse_passes(text: str | None) -> tuple[tuple[str, int], ...] | None:
+def parse_passes(text: str | None) -> tuple[tuple, ...] | None:
+    """`NAME:SIZE,...`; `NAME:SMALLEST-LARGEST` for a pass on the frame at its own size held between the two
+    (redactor.detect.engine.plate_pass_size)."""
     if not text:
         return None
-    return tuple((name, int(size)) for name, size in (p.split(":") for p in text.split(",")))
+    return tuple((name, *map(int, size.split("-"))) for name, size in (p.split(":") for p in text.split(",")))
 
 
 class Tally:

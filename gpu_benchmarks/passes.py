@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from redactor.detect.centerface import CenterFace
-    from redactor.detect.engine import VIDEO, AuditDetector, DetectionEngine
+    from redactor.detect.engine import VIDEO, AuditDetector, DetectionEngine, plate_pass_size
     from redactor.detect.yolo import Yolo
     from redactor.detect.yunet import YuNet
     from redactor.media import VideoWriter, decode, probe
@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     # The profile's plate passes as they stand (older engines: one model at several sizes), and each at 1280 too.
     passes = getattr(VIDEO, "plate_passes", None) or tuple((VIDEO.plate_model, s) for s in VIDEO.plate_sizes)
     plate_models = {}
-    for name, size in sorted(set(passes) | {(n, 1280) for n, _ in passes}):
+    # a (model, smallest, largest) pass at the size it takes on this clip's frames
+    sizes = {(n, plate_pass_size(s, images[0].shape)) for n, *s in passes} | {(n, 1280) for n, *_ in passes}
+    for name, size in sorted(sizes):
         model = plate_models.setdefault(name, Yolo(name, threshold=VIDEO.plate_threshold))
         rows[f"{name} {size}"] = timed(lambda im, m=model, size=size: m(im, size), images)
     audit = AuditDetector()

@@ -48,7 +48,10 @@ class Profile:
     head_max_height: float = 1e9  # report heads only where a face would be this small (px) or smaller
     fusion: bool = False  # decide faces with the fitted fusion model (models/face_fusion.json) over its passes
     # (model, letterbox size) passes: both plate models, and 1280 for plates under ~24 px wide in a large frame.
-    plate_passes: tuple[tuple[str, int], ...] = (("plate_safelicensing", 640), ("plate_fastanpr", 960))
+    # A pass (model, smallest, largest) runs on the frame at its own size, its long side held between the two
+    # (plate_pass_size).
+    plate_passes: tuple[tuple[str, int] | tuple[str, int, int], ...] = (("plate_safelicensing", 640),
+                                                                        ("plate_fastanpr", 960))
     plate_threshold: float = 0.2
     # Video only: the passes run on every `stride`-th frame (and at every cut, and on the last frame); tracks are
     # interpolated between these keyframes and padded in time by the stride (redactor.track.masks).
@@ -59,9 +62,11 @@ class Profile:
 IMAGES = Profile(fusion=True, yunet_threshold=0.3, centerface_threshold=0.05, head_max_height=24.0,
                  plate_passes=(("plate_safelicensing", 640), ("plate_safelicensing", 1280), ("plate_fastanpr", 1280),
                                ("plate_korean", 640), ("plate_korean", 1280)))
-# Plates in video (issue 13, docs/decisions.md): safelicensing at 640 and the Korean fine-tune of it at 960 (a
-# one-line plate 13 px high in a 1080p frame is lost at 640); the audit keeps fastanpr, a different detector.
-VIDEO_PLATE_PASSES: tuple[tuple[str, int], ...] = (("plate_safelicensing", 640), ("plate_korean", 960))
+# Plates in video (issue 13, docs/decisions.md): safelicensing at 640 and the Korean fine-tune of it on the frame at
+# its own size, at least 960 and at most 1600 (a one-line plate 13 px high in a 1080p frame is lost at 640, and a
+# blue plate 25 px high is found at 1600 but not at 960 or 1280); the audit keeps fastanpr, a different detector.
+VIDEO_PLATE_PASSES: tuple[tuple[str, int] | tuple[str, int, int], ...] = (("plate_safelicensing", 640),
+                                                                          ("plate_korean", 960, 1600))
 # Chosen on a labelled panning clip over crowd photos (docs/decisions.md): YuNet at 2x and CenterFace at 1.5x with
 # low thresholds; tracking, gap filling and padding in time take care of the rest.
 # Heads are reported as faces only up to 32 px (as render masks them from person boxes): larger heads without a
@@ -84,7 +89,7 @@ class DetectionEngine:
         self.centerface = CenterFace(threshold=profile.centerface_threshold, runner=runner)
         self.coco = Yolo("coco_yolov8n", threshold=profile.coco_threshold, runner=runner)
         self.plates = {name: Yolo(name, threshold=profile.plate_threshold, runner=runner)
-                       for name, _ in profile.plate_passes}
+                       for name, *_ in profile.plate_passes}
 
     @classmethod
     def for_images(cls) -> DetectionEngine:
@@ -170,7 +175,8 @@ class DetectionEngine:
     def _plates_batch(self, images: Sequence[np.ndarray]) -> list[Detections]:
         if not self.plates:
             return [Detections.empty() for _ in images]
-        runs = [self.plates[name].batch(images, size) for name, size in self.profile.plate_passes]
+        runs = [self.plates[name].batch(images, plate_pass_size(sizes, images[0].shape))
+                for name, *sizes in self.profile.plate_passes]
         out = []
         for i in range(len(images)):
             b = np.concatenate([run[i][0] for run in runs])
@@ -205,6 +211,15 @@ class DetectionEngine:
             parts.append(heads_without_faces(persons, faces, self.profile.head_min_person_score,
                                              self.profile.head_max_height))
         return Detections.merge(parts)
+
+
+def plate_pass_size(sizes: Sequence[int], shape: tuple[int, ...]) -> int:
+    """The letterbox size of a plate pass on a frame of `shape`: (size,) is fixed; (smallest, largest) is the
+    frame's own long side held between the two, so that a large frame is shrunk less than to a fixed size."""
+    if len(sizes) == 1:
+        return int(sizes[0])
+    smallest, largest = sizes
+    return int(min(max(max(shape[:2]), smallest), largest))
 
 
 def heads_without_faces(persons: Detections, faces: Detections, min_score: float,
