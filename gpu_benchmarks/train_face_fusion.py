@@ -74,10 +74,16 @@ def pass_outputs(engine: DetectionEngine, image_path: Path, cache: Path | None
 
 def rule_figures(rows: list, probs: dict, fm: FusionModel) -> dict:
     """Recall by face height and precision of the groups `fm.accept` keeps (heads not added)."""
+    return kept_figures(rows, lambda name, boxes: fm.accept(boxes, probs[name]) if len(boxes)
+                        else np.zeros(0, bool))
+
+
+def kept_figures(rows: list, keep_of) -> dict:
+    """Precision and recall by face height of the boxes `keep_of(name, boxes)` keeps in each photo's rows."""
     tp = npred = 0
     buckets = {"<10": [0, 0], "10-16": [0, 0], ">=16": [0, 0]}
     for name, boxes, _, hit, gt in rows:
-        keep = fm.accept(boxes, probs[name]) if len(boxes) else np.zeros(0, bool)
+        keep = keep_of(name, boxes)
         tp += int(hit[keep].sum())
         npred += int(keep.sum())
         found = recall_by_size(gt, boxes[keep])
@@ -141,19 +147,7 @@ def main() -> None:
                 cv_prob[r[0]] = model.predict_proba(r[2])[:, 1] if len(r[2]) else np.zeros(0)
 
     def figures(th: float) -> dict:
-        tp = npred = 0
-        buckets = {"<10": [0, 0], "10-16": [0, 0], ">=16": [0, 0]}
-        for name, boxes, _, hit, gt in rows:
-            keep = cv_prob[name] >= th
-            tp += int(hit[keep].sum())
-            npred += int(keep.sum())
-            found = recall_by_size(gt, boxes[keep])
-            h = gt[:, 3] - gt[:, 1]
-            for key, sel in (("<10", h < 10), ("10-16", (h >= 10) & (h < 16)), (">=16", h >= 16)):
-                buckets[key][0] += int(found[sel].sum())
-                buckets[key][1] += int(sel.sum())
-        return {"precision": round(tp / max(npred, 1), 4),
-                **{f"recall{k}": round(v[0] / max(v[1], 1), 4) for k, v in buckets.items()}}
+        return kept_figures(rows, lambda name, boxes: cv_prob[name] >= th)
 
     table = {round(th, 3): figures(th) for th in np.arange(0.06, 0.4, 0.01)}
     ok = [th for th, f in table.items() if f["precision"] >= a.target_precision]

@@ -95,12 +95,14 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     raise TimeoutError(url)
 
 
-def start_api(senv: ServiceEnv, **extra: str) -> tuple[subprocess.Popen, str]:
-    """`redactor serve --port P` as its own process; returns (process, base URL)."""
+def start_api(senv: ServiceEnv, *, preexec_fn=None, **extra: str) -> tuple[subprocess.Popen, str]:
+    """`redactor serve --port P` as its own process; returns (process, base URL). `preexec_fn` runs in the server's
+    process before exec (start_capped_api caps its address space there)."""
     port = free_port()
     env = senv.env | {"REDACTOR_PUBLIC_URL": f"http://127.0.0.1:{port}"} | extra
     proc = subprocess.Popen([REDACTOR, "--db", senv.db_url, "serve", "--port", str(port), "--log-level", "warning"],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=preexec_fn)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_http(f"{base}/healthz", proc)
@@ -178,17 +180,7 @@ def _cap_address_space() -> None:  # in the server's process, before exec: as `p
 
 
 def start_capped_api(senv, **extra: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = senv.env | {"REDACTOR_PUBLIC_URL": f"http://127.0.0.1:{port}"} | extra
-    proc = subprocess.Popen([REDACTOR, "--db", senv.db_url, "serve", "--port", str(port), "--log-level", "warning"],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=_cap_address_space)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{base}/healthz", proc)
-    except BaseException:
-        proc.kill()
-        raise
+    proc, base = start_api(senv, preexec_fn=_cap_address_space, **extra)
     threading.Thread(target=lambda: proc.stdout.read(), daemon=True).start()  # keep its pipe from filling up
     return proc, base
 
