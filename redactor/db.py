@@ -8,6 +8,8 @@ driver, the one the project installs.
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,7 +80,7 @@ def _sqlite_transactions(eng: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
-        cur.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer (a file db; :memory: ignores it)
+        _write_ahead_log(cur)
         cur.close()
 
     @event.listens_for(eng, "before_cursor_execute")
@@ -95,6 +97,22 @@ def _sqlite_transactions(eng: Engine) -> None:
             cursor.execute("COMMIT")  # only reads so far: nothing is lost, the snapshot is let go
             cursor.execute("BEGIN IMMEDIATE")
             conn.info["sqlite_writer"] = True
+
+
+def _write_ahead_log(cur) -> None:
+    """Put the database in WAL mode (readers never wait for a writer; a file db, :memory: ignores it). WAL is kept in
+    the file, so this normally only reads the mode: `upgrade` sets it when the database is made. Switching needs the
+    database to itself, and SQLite answers "database is locked" at once, without waiting (busy_timeout does not
+    apply), while another connection writes: the first connections of a service (or of staff's threads) opening a
+    database still in rollback mode lost a request that way (CI, stop 25). So a refused switch is tried again."""
+    deadline = time.monotonic() + SQLITE_BUSY_MS / 1000
+    while cur.execute("PRAGMA journal_mode").fetchone()[0].lower() not in ("wal", "memory"):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _for_update(context) -> bool:
@@ -161,6 +179,9 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     url = normalize_url(url or settings().db_url)
     _private_database(make_url(url))  # before the migration's own engine makes the file
     command.upgrade(_alembic_config(url), revision)
+    if make_url(url).get_backend_name() == "sqlite":
+        with get_engine(url).connect():  # WAL from the start, alone: see _write_ahead_log
+            pass
 
 
 def head_revision() -> str:

@@ -181,6 +181,36 @@ def test_sqlite_reader_that_writes_waits_for_the_lock_instead_of_failing(tmp_pat
     db.dispose_all()
 
 
+
+def test_a_connection_opened_while_another_writes_a_rollback_mode_database_waits(tmp_path):
+    """A database still in rollback mode (made by another tool, or before WAL was set at upgrade) cannot be switched to
+    WAL while a writer holds it: SQLite answers "database is locked" at once, busy_timeout or not. CI lost a request
+    that way when four threads opened their first connections together (stop 25). A new connection waits instead."""
+    import sqlite3
+
+    path = tmp_path / "rollback.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE t (v INTEGER)")
+    assert writer.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    threading.Timer(0.5, writer.commit).start()
+    with db.get_engine(f"sqlite:///{path}").connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1  # it waited for the writer's commit
+    writer.close()
+    db.dispose_all()
+
+
+def test_upgrade_leaves_a_sqlite_database_in_wal_mode(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "new.db"
+    db.upgrade(f"sqlite:///{path}")
+    db.dispose_all()
+    with contextlib.closing(sqlite3.connect(path)) as conn:  # a plain connection: nothing here switches the mode
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
 # Through the real server --------------------------------------------------------------------------------------------
 
 
