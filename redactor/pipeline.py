@@ -14,16 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from redactor.audit import (
-    MAX_REMASK_ROUNDS,
-    Finding,
-    FrameAudit,
-    audit_masks,
-    audited_frames,
-    findings_as_tracks,
-    remask_again,
-    same_boxes,
-)
+from redactor.audit import MAX_REMASK_ROUNDS, Finding, audit_masks
+from redactor.audit.stream import StreamAudit, remask_tracks
 from redactor.detect.backend import batch_size
 from redactor.detect.engine import AuditDetector, DetectionEngine
 from redactor.detect.types import LABEL_ID, LABELS, Detections
@@ -215,9 +207,11 @@ class RenderResult:
 
 def render(video: str | Path, table: TrackTable, out: str | Path, keep: Iterable[int] = (), style: str = "solid",
            params: MaskParams | None = None, hooks: Iterable[FrameHook] = (), extra_masks: Callable | None = None,
-           show_progress: bool = True) -> RenderResult:
+           show_progress: bool = True, stream: StreamAudit | None = None) -> RenderResult:
     """Mask every track not kept and write H.264 MP4 without audio. `extra_masks(image, index)` may add boxes
-    (identity checks); `hooks` run after masking (watermarks). Nothing appears at `out` unless all went well."""
+    (identity checks); `hooks` run after masking (watermarks). With `stream` (redact), each frame goes through the
+    audit and its re-masks (redactor.audit.stream) on its way to the encoder. Nothing appears at `out` unless all
+    went well."""
     if style not in STYLES:
         raise BadInput(f"unknown mask style {style!r} (solid, mosaic, blur)")
     info = probe(video)
@@ -243,12 +237,22 @@ def render(video: str | Path, table: TrackTable, out: str | Path, keep: Iterable
                     more = extra_masks(image, frame.index)
                     if len(more):
                         boxes = np.concatenate([boxes, more])
+                if stream is not None:  # the audit's re-masks of frames before it that reach this one
+                    more = stream.masks_for(frame.index)
+                    if len(more):
+                        boxes = np.concatenate([boxes, more])
                 paint(image, boxes)
                 masked += len(boxes)
                 for hook in hooks:
                     image = hook(image, frame.index)
-                writer.write(image, frame.pts)
+                if stream is None:
+                    writer.write(image, frame.pts)
+                else:
+                    stream.push(frame.index, frame.pts, image, writer.write)
                 n += 1
+            if stream is not None:
+                stream.finish(writer.write)
+                masked += stream.painted
         if n != table.frames:
             raise BadInput(f"{video}: decoded {n} frames but the track table has {table.frames}")
     return RenderResult(Path(out), n, masked, style, sorted(keep), params.to_json())
@@ -275,7 +279,10 @@ class RedactReport:
     identity: list = field(default_factory=list)  # identity checks of kept tracks (redactor.identify.guard)
     # the kept tracks' frames masked because the requester's identity there was not confirmed, and why
     masked_for_identity: list = field(default_factory=list)
-    findings_per_round: list = field(default_factory=list)  # the audit's findings of each render, in order
+    # the audit's findings by the re-masks their frame went through (0: its first audit): see `redact`
+    findings_per_round: list = field(default_factory=list)
+    renders: int = 1  # renders of the whole clip (more than one only where re-masks reached an encoded frame)
+    audits: int = 0  # frame audits run, re-audits after a re-mask included
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -286,14 +293,21 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
            hooks: Iterable[FrameHook] = (), table: TrackTable | None = None, extra_masks: Callable | None = None,
            show_progress: bool = True, verified: Callable[[int], np.ndarray] | None = None,
            audit_detector: AuditDetector | None = None) -> RedactReport:
-    """Analyze, render, audit. Where the audit finds a face or plate outside the kept tracks, it is masked too and
-    the clip rendered again (at most `max_remask_rounds` times, and not once a finding is seen again where it was
-    re-masked: redactor.audit.remask_again); if the audit still objects, nothing is released.
+    """Analyze, render, audit. Where the audit finds a face or plate outside the kept tracks, it is masked too, in
+    the same render (redactor.audit.stream: frames wait in a short buffer before the encoder, the finding's masks
+    are painted on the frames they reach and its frame is audited again), at most `max_remask_rounds` re-masks a
+    frame and never again once a finding is seen where it was re-masked (redactor.audit.persisting); if the audit
+    still objects, nothing is released. The findings masked join the table as one-frame audit tracks.
 
     The audit looks at every other frame, the odd ones (every frame when the analysis stride is 1): with keyframes
     every 4th frame those are the frames whose masks were interpolated or carried, and a face the detectors missed
     is visible over several frames, so it reaches an audited one (issue 13: one frame in four let a face seen for
-    three frames through)."""
+    three frames through).
+
+    The report's `remask_rounds` is the most re-masks any frame needed, `findings_per_round[r]` the findings of the
+    audits of frames re-masked r times (as the whole-clip rounds counted them before), `renders` the renders of
+    the whole clip: 1, unless a chain of re-masks reached a frame already encoded (`StreamAudit.overflow`), when
+    the clip is rendered once more with every finding as a track."""
     out = Path(out)
     seconds: dict[str, float] = {}
     t = time.perf_counter()
@@ -302,32 +316,43 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
     seconds["analyze"] = round(time.perf_counter() - t, 2)
     keep = sorted({int(k) for k in keep})
     staging = out.with_name(f".{out.stem}.audit{out.suffix}")
-    rounds = 0
+    rounds = renders = audits = 0
     findings: list[Finding] = []
-    per_round: list[int] = []  # the audit's findings of each render
+    per_round: list[int] = []  # the audit's findings by the re-masks their frame went through
     seconds["render"] = seconds["audit"] = 0.0
     detector = audit_detector or AuditDetector()
-    stride, offset = audited_frames(table)
-    recheck: set[int] | None = None  # after a re-mask, only the audited frames whose masks changed are audited again
     pool = ThreadPoolExecutor(frame_workers(), thread_name_prefix="audit")
-    masks = plan_masks(table, set(keep), params)  # as render plans them: the audit tells our masks from plates
     try:
         while True:
             t = time.perf_counter()
-            check = FrameAudit(detector, table, keep, stride, offset, recheck, pool, masks, verified)
-            render(video, table, staging, keep, style, params, [*hooks, check], extra_masks, show_progress)
-            findings = check.findings
+            # as render plans them: the audit tells our masks from plates
+            masks = plan_masks(table, set(keep), params)
+            stream = StreamAudit(detector, table, keep, params, STYLES.get(style, STYLES["solid"]), pool, masks,
+                                 verified, max_remask_rounds, first_round=rounds,
+                                 remasked=audit_masks(table, params) if rounds else None)
+            render(video, table, staging, keep, style, params, hooks, extra_masks, show_progress, stream=stream)
+            renders += 1
+            audits += stream.audits
             # render's wall clock includes the audit, which runs beside it; "audit" is the workers' summed time
             seconds["render"] += round(time.perf_counter() - t, 2)
-            seconds["audit"] += round(check.seconds, 2)
-            per_round.append(len(findings))
-            if not remask_again(findings, rounds, audit_masks(table, params), max_remask_rounds):
+            seconds["audit"] += round(stream.seconds, 2)
+            for r, count in enumerate(stream.per_round):
+                if r < len(per_round):
+                    per_round[r] += count
+                else:
+                    per_round.append(count)
+            rounds += stream.rounds
+            next_id = max((tr.id for tr in table.tracks), default=0) + 1
+            table.tracks.extend(remask_tracks(stream, next_id))
+            findings = stream.left
+            if findings or not stream.overflow:
+                break
+            # A chain of re-masks reached an encoded frame: render the whole clip again with every finding as a
+            # track (as the rounds did), unless no round is left.
+            if rounds >= max_remask_rounds:
+                findings = stream.overflow
                 break
             rounds += 1
-            next_id = max((tr.id for tr in table.tracks), default=0) + 1
-            table.tracks.extend(findings_as_tracks(findings, next_id))
-            before, masks = masks, plan_masks(table, set(keep), params)
-            recheck = {f for f in check.audited if not same_boxes(before.get(f), masks.get(f))}
         released = not findings
         if released:
             staging.replace(out)
@@ -338,10 +363,11 @@ def redact(video: str | Path, out: str | Path, keep: Iterable[int] = (), style: 
                          and not {"audit", "identity"} & set(tr.sources)) for label in LABELS}
     return RedactReport(input=str(video), output=str(out) if released else None, frames=table.frames,
                         fps=table.video.get("fps", 0.0), duration=table.video.get("duration", 0.0), tracks=counts,
-                        kept=keep, findings=[f.to_json() for f in findings], remask_rounds=rounds,
-                        models=table.models, input_sha256=table.video.get("sha256", ""),
+                        kept=keep, findings=[f.to_json() for f in sorted(findings, key=lambda f: f.frame)],
+                        remask_rounds=rounds, models=table.models, input_sha256=table.video.get("sha256", ""),
                         output_sha256=sha256_file(out) if released else None, seconds=seconds, released=released,
-                        style=style, findings_per_round=per_round)
+                        style=style, findings_per_round=per_round, renders=renders,
+                        audits=audits)
 
 
 def detect_images(paths: list[Path], engine: DetectionEngine | None = None, show_progress: bool = True

@@ -114,27 +114,63 @@ def test_re_mask_rounds_go_on_for_new_findings_and_stop_at_one_that_persists() -
     assert MAX_REMASK_ROUNDS == 6
 
 
-def test_a_face_visible_after_every_re_mask_blocks_the_release(tmp_path: Path, testdata: Path) -> None:
-    """Fail closed with the real audit: a real face pasted onto every frame after the masks are painted (as a hook
-    after render's masks, where watermarks go) is found, re-masked, and seen again on top of its mask; the clip is
-    refused and nothing is written."""
+def _messi_face(testdata: Path, size: int = 96) -> np.ndarray:
     photo = cv2.imread(str(testdata / "messi5.jpg"))
     boxes, scores = YuNet(0.6)(photo, 1.0)
     x1, y1, x2, y2 = (int(v) for v in boxes[int(np.argmax(scores))])
     pad = (x2 - x1) // 2
-    face = cv2.resize(photo[max(0, y1 - pad):y2 + pad, max(0, x1 - pad):x2 + pad], (96, 96))
-    clip = write_clip([textured(640, 360) for _ in range(8)], tmp_path / "still.mp4")
+    return cv2.resize(photo[max(0, y1 - pad):y2 + pad, max(0, x1 - pad):x2 + pad], (size, size))
 
-    def paste(image: np.ndarray, index: int) -> np.ndarray:
-        image[120:216, 300:396] = face
-        return image
 
+def test_a_face_visible_after_every_re_mask_blocks_the_release(tmp_path: Path, testdata: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed with the real audit: masks that hide nothing (a style that paints no pixel) leave a real face on
+    every frame; the audit finds it, re-masks it in-stream, and sees it again under its own re-mask: it persists,
+    the clip is refused and nothing is written (no staging file either)."""
+    from redactor.render.styles import STYLES
+
+    face = _messi_face(testdata)
+    frames = [textured(640, 360) for _ in range(8)]
+    for f in frames:
+        f[120:216, 300:396] = face
+    clip = write_clip(frames, tmp_path / "still.mp4")
+    monkeypatch.setitem(STYLES, "solid", lambda image, boxes: None)
     out = tmp_path / "out.mp4"
-    rep = redact(clip, out, show_progress=False, hooks=[paste])
+    rep = redact(clip, out, show_progress=False)
     assert not rep.released and rep.output is None and rep.remask_rounds >= 1
     assert not out.exists() and not list(tmp_path.glob(".out*"))
     on_face = [f for f in rep.findings if f["label"] == "face" and 300 <= (f["box"][0] + f["box"][2]) / 2 <= 396]
     assert {f["frame"] for f in on_face} == {1, 3, 5, 7}
+
+
+def test_a_face_the_analysis_missed_is_masked_in_stream_and_released(tmp_path: Path, testdata: Path) -> None:
+    """Issue 13 (speed): the audit's findings are masked in the one render (redactor.audit.stream), no second render
+    of the clip. A real face on every frame of a 40-frame clip, with a track table that lost it (its tracks taken
+    out): the audit finds it on the audited frames, their re-masks cover the frames around them, the clip is
+    released with the face masked on every frame, rendered once, and the findings are in the table as audit
+    tracks."""
+    from redactor.pipeline import analyze
+
+    face = _messi_face(testdata)
+    w, h = 640, 360
+    frames = [textured(w, h) for _ in range(40)]
+    for f in frames:
+        f[120:216, 300:396] = face
+    clip = write_clip(frames, tmp_path / "face.mp4")
+    table = analyze(clip, show_progress=False)
+    assert any(t.label == "face" for t in table.tracks)  # the analysis sees it ...
+    table.tracks = [t for t in table.tracks if t.label != "face"]  # ... and this table does not
+    out = tmp_path / "out.mp4"
+    rep = redact(clip, out, table=table, show_progress=False)
+    assert rep.released and out.exists() and rep.renders == 1, rep.findings_per_round
+    assert rep.remask_rounds >= 1 and rep.findings_per_round[0] >= 1 and not rep.findings
+    audit_tracks = [t for t in table.tracks if t.sources == ["audit"]]
+    assert len(audit_tracks) >= rep.findings_per_round[0]
+    gt_box = [300 + 24, 120 + 24, 396 - 24, 216 - 24]  # the face inside the crop's margin
+    scored = score(clip, out, {"fps": 10, "frames": 40, "size": [w, h],
+                               "boxes": {str(i): [{"label": "face", "box": gt_box}] for i in range(40)}})
+    assert scored["masked_fraction"] == 1.0, scored
+    assert scored["output_frames"] == 40
 
 
 @pytest.mark.slow
