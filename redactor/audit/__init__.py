@@ -1,8 +1,9 @@
 """The audit (the fifth step): a second opinion on what render wrote. A detector set other than the one that drove
 the masks (redactor.detect.engine.AuditDetector) looks at the output's frames; a face or plate found outside the
-kept tracks and outside the masks is a finding. `redact` re-masks findings as one-frame tracks and renders again,
-unless a finding persists where it was masked (`remask_again`); findings left after the re-mask rounds block the
-release (exit 3, nothing written).
+kept tracks and outside the masks is a finding. `redact` re-masks findings as one-frame tracks in the same render
+(redactor.audit.stream), unless a finding persists where it was masked (`persisting`); findings left after the
+re-mask rounds block the release (exit 3, nothing written). The segmented render re-renders the segments a round's
+findings touch instead (`remask_again`).
 
 - `FrameAudit`: the audit as a frame hook on the very pixels handed to the encoder (no second decode).
 - `audit(video, table, keep)`: the same over a clip on disk (`redactor audit`), with the masks the table plans.
