@@ -233,3 +233,37 @@ def test_the_audit_runs_no_pass_the_masks_were_driven_by() -> None:
     audit = {(m, float(s), bool(f)) for m, s, f, _ in AUDIT_FACE_PASSES}
     assert audit and not audit & driver
     assert AuditDetector().face_passes == AUDIT_FACE_PASSES
+
+
+def test_re_masks_that_reach_an_encoded_frame_render_the_clip_again(tmp_path: Path, testdata: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback of the in-stream re-masks: a finding whose masks would reach a frame already encoded
+    (`StreamAudit.overflow`, forced here for every finding of the first render) makes `redact` render the whole clip
+    once more with the findings as tracks, as the rounds did; that render's audit passes and the face is masked."""
+    import redactor.audit.stream as stream
+    from redactor.pipeline import analyze
+
+    face = _messi_face(testdata)
+    w, h = 640, 360
+    frames = [textured(w, h) for _ in range(16)]
+    for f in frames:
+        f[120:216, 300:396] = face
+    clip = write_clip(frames, tmp_path / "face.mp4")
+    table = analyze(clip, show_progress=False)
+    table.tracks = [t for t in table.tracks if t.label != "face"]
+    real = stream.StreamAudit._remask
+
+    def overflow_first_render(self, found, rnd):
+        if self.first_round == 0:
+            self.overflow += found  # as if every frame it reaches were encoded already
+            return
+        real(self, found, rnd)
+
+    monkeypatch.setattr(stream.StreamAudit, "_remask", overflow_first_render)
+    out = tmp_path / "out.mp4"
+    rep = redact(clip, out, table=table, show_progress=False)
+    assert rep.renders >= 2 and rep.released and rep.remask_rounds >= 1, rep
+    gt_box = [300 + 24, 120 + 24, 396 - 24, 216 - 24]
+    scored = score(clip, out, {"fps": 10, "frames": 16, "size": [w, h],
+                               "boxes": {str(i): [{"label": "face", "box": gt_box}] for i in range(16)}})
+    assert scored["masked_fraction"] == 1.0, scored
