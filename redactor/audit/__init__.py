@@ -134,6 +134,9 @@ class FrameAudit:
         masked = self.masks.get(index)
         if len(dets) and masked is not None and len(masked):
             dets = dets[~((dets.labels == LABEL_ID["plate"]) & around_a_mask(dets.boxes, masked))]
+            # faces beside a flat mask are looked at again without the mask's edge (AuditDetector.beside_masks)
+            if len(dets) and hasattr(self.detector, "beside_masks"):
+                dets = dets[self.detector.beside_masks(image, dets, masked)]
         found = [Finding(index, LABELS[label], [float(v) for v in box], float(score))
                  for box, score, label in zip(dets.boxes, dets.scores, dets.labels, strict=True)]
         self.seconds += time.perf_counter() - t
