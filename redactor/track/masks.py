@@ -41,14 +41,21 @@ class MaskParams:
     join_iou: float = 0.3
     # Between keyframes, also mask each detection carried by the camera's motion alone (see `_held`).
     hold_with_camera: bool = True
-    # Padding tapers with a face's size (issue 13, collateral): `face_pad` up to `taper_from` px of box height,
-    # `face_pad_large` from `taper_to` px, linear between. None: no taper.
+    # Collateral (issue 13, docs/decisions.md "Collateral of the masks, by source"): the scorer spares each labelled
+    # face's box grown to twice its size, so padding a labelled face is nearly free; what costs is padding on faces
+    # nobody labelled (a painted face, a poster, a false box): 0.066 of 0.105 of a tuning crowd clip's face-mask
+    # collateral was spatial padding. A large face's box is found to within a few pixels, and a share of 0.3 of a
+    # 330 px face is 100 px a side, so padding tapers with the box's height: `face_pad` up to `taper_from` px,
+    # `face_pad_large` from `taper_to` px, linear between (None: no taper). Tuning clips: no labelled face lost.
     face_pad_large: float | None = 0.1
     taper_from: float = 32.0
     taper_to: float = 96.0
-    # The growth in time stops at this factor of the padding (None: grows without bound over the padded frames).
+    # The growth in time stops at this factor of the padding (None: grows over all the padded frames, up to 2.6x at
+    # 8 frames before a keyframe track's start). Past 1.5x it bought 0.0015 of a hard tuning clip's faces for 0.007
+    # of collateral.
     grow_max: float | None = 1.5
-    # Spatial padding of an audit finding's re-mask (None: as a track of its label).
+    # Spatial padding of an audit finding's re-mask (None: as a track of its label). Most findings on crowd clips
+    # are mask-edge patterns, not faces (redactor.audit.MAX_REMASK_ROUNDS); a real face found is re-audited.
     audit_pad: float | None = 0.2
     # No head mask from a body box in a frame where a face mask already covers this share of the head region.
     head_covered: float | None = 0.5
