@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from redactor.errors import AuditObjection, BadInput
@@ -90,8 +91,11 @@ def _analyze(args: argparse.Namespace) -> int:
 def _mask_params(args: argparse.Namespace):
     from redactor.track.masks import MaskParams
 
-    scale = args.mask_scale
-    return MaskParams(face_pad=0.3 * scale, plate_pad=0.25 * scale, head_pad=0.15 * scale)
+    # The planner's own defaults times the scale (the figures here had drifted from MaskParams once already).
+    d, scale = MaskParams(), args.mask_scale
+    return replace(d, face_pad=d.face_pad * scale, plate_pad=d.plate_pad * scale, head_pad=d.head_pad * scale,
+                   face_pad_large=None if d.face_pad_large is None else d.face_pad_large * scale,
+                   audit_pad=None if d.audit_pad is None else d.audit_pad * scale)
 
 
 def _keep_ids(args: argparse.Namespace, table) -> tuple[list[int], dict | None]:

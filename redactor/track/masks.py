@@ -41,6 +41,24 @@ class MaskParams:
     join_iou: float = 0.3
     # Between keyframes, also mask each detection carried by the camera's motion alone (see `_held`).
     hold_with_camera: bool = True
+    # Collateral (issue 13, docs/decisions.md "Collateral of the masks, by source"): the scorer spares each labelled
+    # face's box grown to twice its size, so padding a labelled face is nearly free; what costs is padding on faces
+    # nobody labelled (a painted face, a poster, a false box): 0.066 of 0.105 of a tuning crowd clip's face-mask
+    # collateral was spatial padding. A large face's box is found to within a few pixels, and a share of 0.3 of a
+    # 330 px face is 100 px a side, so padding tapers with the box's height: `face_pad` up to `taper_from` px,
+    # `face_pad_large` from `taper_to` px, linear between (None: no taper). Tuning clips: no labelled face lost.
+    face_pad_large: float | None = 0.1
+    taper_from: float = 32.0
+    taper_to: float = 96.0
+    # The growth in time stops at this factor of the padding (None: grows over all the padded frames, up to 2.6x at
+    # 8 frames before a keyframe track's start). Past 1.5x it bought 0.0015 of a hard tuning clip's faces for 0.007
+    # of collateral.
+    grow_max: float | None = 1.5
+    # Spatial padding of an audit finding's re-mask (None: as a track of its label). Most findings on crowd clips
+    # are mask-edge patterns, not faces (redactor.audit.MAX_REMASK_ROUNDS); a real face found is re-audited.
+    audit_pad: float | None = 0.2
+    # No head mask from a body box in a frame where a face mask already covers this share of the head region.
+    head_covered: float | None = 0.5
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -153,7 +171,10 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
     cuts = np.unique(np.asarray(table.cuts, np.int64))
     gap = reach + 1 if params.join_gap < 0 else params.join_gap
     pieces = _split_at_cuts(_whole_tracks(table, kept), cuts)
-    for t, allowed in _chains(pieces, motion, cuts, gap, params.join_iou):
+    # Bodies last: a head mask is left out where a face mask already covers the head (`head_covered`).
+    chains = sorted(_chains(pieces, motion, cuts, gap, params.join_iou), key=lambda c: c[0].label == "person")
+    face_masks: dict[int, list[np.ndarray]] = defaultdict(list)
+    for t, allowed in chains:
         if t.label == "face":
             frac = params.face_pad
         elif t.label == "plate":
@@ -167,6 +188,8 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
         # whose masks changed. Padded and grown as a track's end it made 15-frame blobs out of each of a crowd clip's
         # 180 mask-edge findings.
         found = set(t.sources) == {"audit"}
+        if found and params.audit_pad is not None:
+            frac = params.audit_pad
         t_before, t_after = (AUDIT_PAD_FRAMES, AUDIT_PAD_FRAMES) if found else (before, after)
         if window is not None and (int(t.frames[-1]) + t_after < window[0] or
                                    int(t.frames[0]) - t_before >= window[1]):
@@ -187,10 +210,39 @@ def plan_masks(table: TrackTable, keep: set[int] | None = None, params: MaskPara
         # Extrapolated frames are less certain: grow their padding with the distance from the track's ends.
         dist = np.maximum(t.frames[0] - frames, frames - t.frames[-1]).clip(0)
         grow = 0.0 if found else params.grow_per_frame
-        boxes = geometry.pad(boxes, frac, params.min_pad_px, 1.0 + grow * dist)
+        scale = 1.0 + grow * dist
+        if params.grow_max is not None:
+            scale = np.minimum(scale, params.grow_max)
+        if t.label == "face" and not found and params.face_pad_large is not None:
+            frac = _tapered(boxes, params)
+        boxes = geometry.pad(boxes, frac, params.min_pad_px, scale)
+        if t.label == "person" and params.head_covered is not None:
+            boxes, frames = _uncovered_heads(boxes, frames, face_masks, params.head_covered)
         for fi, box in zip(frames, boxes, strict=True):
             per_frame[int(fi)].append(box)
+            if t.label == "face":
+                face_masks[int(fi)].append(box)
     return {f: np.asarray(v, np.float32) for f, v in per_frame.items()}
+
+
+def _tapered(boxes: np.ndarray, params: MaskParams) -> np.ndarray:
+    """Per box, the face padding share for its height: `face_pad` up to `taper_from` px, `face_pad_large` from
+    `taper_to` px, linear between."""
+    h = boxes[:, 3] - boxes[:, 1]
+    a = ((h - params.taper_from) / max(params.taper_to - params.taper_from, 1e-6)).clip(0.0, 1.0)
+    large = params.face_pad if params.face_pad_large is None else params.face_pad_large
+    return (params.face_pad + (large - params.face_pad) * a).astype(np.float32)
+
+
+def _uncovered_heads(heads: np.ndarray, frames: np.ndarray, face_masks: dict[int, list[np.ndarray]],
+                     share: float) -> tuple[np.ndarray, np.ndarray]:
+    """The head masks (and their frames) that the frame's face masks do not already cover by `share` or more."""
+    keep = np.ones(len(frames), bool)
+    for k, fi in enumerate(frames):
+        faces = face_masks.get(int(fi))
+        if faces:
+            keep[k] = geometry.coverage_matrix(heads[k:k + 1], np.asarray(faces)).max() < share
+    return heads[keep], frames[keep]
 
 
 def _whole_tracks(table: TrackTable, kept: set[int]):
