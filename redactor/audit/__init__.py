@@ -84,7 +84,7 @@ class FrameAudit:
         self.detector = detector
         # The boxes render masked on each frame: a plate "found" inside one is the mask itself (a plain rectangle
         # is what a plate detector looks for), not a plate left visible.
-        self.masks = masks or {}
+        self.masks = masks if masks is not None else {}  # the caller's dict: re-masks it adds later count (stream)
         # With a pool, frames are checked by its workers while the caller goes on encoding; `findings` waits for
         # them. The caller must not change a frame's pixels after handing it over (render does not).
         self.pool = pool
