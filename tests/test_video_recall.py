@@ -73,7 +73,7 @@ def test_a_face_seen_on_one_frame_between_keyframes_is_caught_by_the_audit(tmp_p
     # the face's box at the scale it was pasted: eyes to chin, inside the crop's margin
     s = 96 / (x2 - x1 + 2 * pad)
     gt_box = [fx + pad * s, fy + pad * s, fx + (x2 - x1 + pad) * s, fy + (y2 - y1 + pad) * s]
-    scored = score(clip, out, {"fps": 10, "frames": 12, "size": [w, h],
+    scored = score(clip, out, {"fps": 10, "frames": 12, "size": [640, 360],
                                "boxes": {"5": [{"label": "face", "box": gt_box}]}})
     assert scored["masked_fraction"] == 1.0, scored
     assert scored["output_frames"] == 12
@@ -143,23 +143,29 @@ def test_a_face_visible_after_every_re_mask_blocks_the_release(tmp_path: Path, t
     assert {f["frame"] for f in on_face} == {1, 3, 5, 7}
 
 
+def _clip_with_its_face_untracked(tmp_path: Path, testdata: Path, n: int) -> tuple[Path, object]:
+    """A real face on every one of `n` frames, and the clip's track table with its face tracks taken out (the
+    analysis sees the face; this table does not): what the audit's re-masks have to make up for."""
+    from redactor.pipeline import analyze
+
+    face = _messi_face(testdata)
+    frames = [textured(640, 360) for _ in range(n)]
+    for f in frames:
+        f[120:216, 300:396] = face
+    clip = write_clip(frames, tmp_path / "face.mp4")
+    table = analyze(clip, show_progress=False)
+    assert any(t.label == "face" for t in table.tracks)
+    table.tracks = [t for t in table.tracks if t.label != "face"]
+    return clip, table
+
+
 def test_a_face_the_analysis_missed_is_masked_in_stream_and_released(tmp_path: Path, testdata: Path) -> None:
     """Issue 13 (speed): the audit's findings are masked in the one render (redactor.audit.stream), no second render
     of the clip. A real face on every frame of a 40-frame clip, with a track table that lost it (its tracks taken
     out): the audit finds it on the audited frames, their re-masks cover the frames around them, the clip is
     released with the face masked on every frame, rendered once, and the findings are in the table as audit
     tracks."""
-    from redactor.pipeline import analyze
-
-    face = _messi_face(testdata)
-    w, h = 640, 360
-    frames = [textured(w, h) for _ in range(40)]
-    for f in frames:
-        f[120:216, 300:396] = face
-    clip = write_clip(frames, tmp_path / "face.mp4")
-    table = analyze(clip, show_progress=False)
-    assert any(t.label == "face" for t in table.tracks)  # the analysis sees it ...
-    table.tracks = [t for t in table.tracks if t.label != "face"]  # ... and this table does not
+    clip, table = _clip_with_its_face_untracked(tmp_path, testdata, 40)
     out = tmp_path / "out.mp4"
     rep = redact(clip, out, table=table, show_progress=False)
     assert rep.released and out.exists() and rep.renders == 1, rep.findings_per_round
@@ -167,7 +173,7 @@ def test_a_face_the_analysis_missed_is_masked_in_stream_and_released(tmp_path: P
     audit_tracks = [t for t in table.tracks if t.sources == ["audit"]]
     assert len(audit_tracks) >= rep.findings_per_round[0]
     gt_box = [300 + 24, 120 + 24, 396 - 24, 216 - 24]  # the face inside the crop's margin
-    scored = score(clip, out, {"fps": 10, "frames": 40, "size": [w, h],
+    scored = score(clip, out, {"fps": 10, "frames": 40, "size": [640, 360],
                                "boxes": {str(i): [{"label": "face", "box": gt_box}] for i in range(40)}})
     assert scored["masked_fraction"] == 1.0, scored
     assert scored["output_frames"] == 40
@@ -241,16 +247,8 @@ def test_re_masks_that_reach_an_encoded_frame_render_the_clip_again(tmp_path: Pa
     (`StreamAudit.overflow`, forced here for every finding of the first render) makes `redact` render the whole clip
     once more with the findings as tracks, as the rounds did; that render's audit passes and the face is masked."""
     import redactor.audit.stream as stream
-    from redactor.pipeline import analyze
 
-    face = _messi_face(testdata)
-    w, h = 640, 360
-    frames = [textured(w, h) for _ in range(16)]
-    for f in frames:
-        f[120:216, 300:396] = face
-    clip = write_clip(frames, tmp_path / "face.mp4")
-    table = analyze(clip, show_progress=False)
-    table.tracks = [t for t in table.tracks if t.label != "face"]
+    clip, table = _clip_with_its_face_untracked(tmp_path, testdata, 16)
     real = stream.StreamAudit._remask
 
     def overflow_first_render(self, found, rnd):
@@ -264,6 +262,6 @@ def test_re_masks_that_reach_an_encoded_frame_render_the_clip_again(tmp_path: Pa
     rep = redact(clip, out, table=table, show_progress=False)
     assert rep.renders >= 2 and rep.released and rep.remask_rounds >= 1, rep
     gt_box = [300 + 24, 120 + 24, 396 - 24, 216 - 24]
-    scored = score(clip, out, {"fps": 10, "frames": 16, "size": [w, h],
+    scored = score(clip, out, {"fps": 10, "frames": 16, "size": [640, 360],
                                "boxes": {str(i): [{"label": "face", "box": gt_box}] for i in range(16)}})
     assert scored["masked_fraction"] == 1.0, scored
