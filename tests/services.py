@@ -5,6 +5,7 @@ Redis broker. Import with `from services import *  # noqa: F403`.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import resource
 import signal
@@ -152,6 +153,35 @@ def wait_job(client: httpx.Client, headers: dict, job_id: str, timeout: float = 
             return job
         time.sleep(0.3)
     raise TimeoutError(f"job {job_id}: {job}")
+
+
+def file_footage(client: httpx.Client, admin: dict, clerk: dict, clip: Path, *, code: str, location: str,
+                 requester: str = "이영희", purpose: str = "분실물 확인", phone: str | None = None,
+                 filename: str = "clip.mp4") -> tuple[dict, dict, dict]:
+    """What comes before an analysis: the camera registered, a 열람 request for it filed by the clerk (every use of
+    footage serves a request its handler filed), the clip uploaded: (camera, request, recording) from the API."""
+    cam = client.post("/api/v1/cameras", headers=admin, json={
+        "code": code, "location": location, "department": "안전정책과", "officer": "과장", "staff": "팀장",
+        "purpose": "사회안정"}).json()
+    now = dt.datetime.now(dt.UTC)
+    body = {"kind": "열람", "requester_name": requester, "period_from": (now - dt.timedelta(hours=1)).isoformat(),
+            "period_to": now.isoformat(), "camera_location": location, "camera_id": cam["id"], "purpose": purpose}
+    req = client.post("/api/v1/requests", headers=clerk, json=body | ({"requester_phone": phone} if phone else {}))
+    with open(clip, "rb") as fh:
+        rec = client.post("/api/v1/recordings", headers=clerk, data={"camera_id": str(cam["id"])},
+                          files={"file": (filename, fh, "video/mp4")}).json()
+    return cam, req.json(), rec
+
+
+def stop_workers(*workers: subprocess.Popen | None) -> None:
+    """Every worker still running: SIGTERM to its process group (the Celery pool's children too), SIGKILL after 20 s."""
+    for w in workers:
+        if w is not None and w.poll() is None:
+            os.killpg(w.pid, signal.SIGTERM)
+            try:
+                w.wait(20)
+            except Exception:
+                os.killpg(w.pid, signal.SIGKILL)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from dbsupport import PgServer
 from helpers import ROOT
 from s3_server import s3_server  # noqa: F401
 from services import *  # noqa: F403
-from services import login, make_service_env, start_api, start_worker, stop, wait_job
+from services import file_footage, login, make_service_env, start_api, start_worker, stop, stop_workers, wait_job
 
 
 @pytest.fixture
@@ -63,17 +63,9 @@ def test_segment_worker_killed_the_segment_alone_runs_again(tmp_path, vtest, pg_
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
             admin, clerk = login(client, "admin"), login(client, "clerk")
-            cam = client.post("/api/v1/cameras", headers=admin, json={
-                "code": "OS-0003", "location": "오산역", "department": "안전정책과", "officer": "과장",
-                "staff": "팀장", "purpose": "사회안정"}).json()
-            with open(clip, "rb") as fh:
-                rec = client.post("/api/v1/recordings", headers=clerk, data={"camera_id": str(cam["id"])},
-                                  files={"file": ("long.mp4", fh, "video/mp4")}).json()
-            now = dt.datetime.now(dt.UTC)  # an analysis serves a request (issue 20): its clerk handles it
-            req = client.post("/api/v1/requests", headers=clerk, json={
-                "kind": "열람", "requester_name": "이영희", "period_from": (now - dt.timedelta(hours=1)).isoformat(),
-                "period_to": now.isoformat(), "camera_location": "오산역", "camera_id": cam["id"],
-                "purpose": "분실물 확인"}).json()
+            # an analysis serves a request (issue 20): its clerk handles it
+            _, req, rec = file_footage(client, admin, clerk, clip, code="OS-0003", location="오산역",
+                                       filename="long.mp4")
             analysis = client.post("/api/v1/analyses", headers=clerk,
                                    json={"recording_id": rec["id"], "request_id": req["id"]}).json()
             assert "id" in analysis, analysis
@@ -114,13 +106,7 @@ def test_segment_worker_killed_the_segment_alone_runs_again(tmp_path, vtest, pg_
                                params={"with_thumbnails": False}).json()
             assert any(t["label"] == "person" for t in table["tracks"])
     finally:
-        for w in (first, second, third):
-            if w is not None and w.poll() is None:
-                os.killpg(w.pid, signal.SIGTERM)
-                try:
-                    w.wait(20)
-                except Exception:
-                    os.killpg(w.pid, signal.SIGKILL)
+        stop_workers(first, second, third)
         stop(api)
 
 
@@ -178,17 +164,8 @@ def test_service_in_segments_gives_the_unsplit_result_and_one_release(tmp_path, 
         with httpx.Client(base_url=base, timeout=60) as client:
             admin, clerk, officer, auditor = (login(client, r) for r in ("admin", "clerk", "privacy_officer",
                                                                           "auditor"))
-            cam = client.post("/api/v1/cameras", headers=admin, json={
-                "code": "OS-0004", "location": "오산시장", "department": "안전정책과", "officer": "과장",
-                "staff": "팀장", "purpose": "사회안정"}).json()
-            now = dt.datetime.now(dt.UTC)
-            req = client.post("/api/v1/requests", headers=clerk, json={
-                "kind": "열람", "requester_name": "이영희", "period_from": (now - dt.timedelta(hours=1)).isoformat(),
-                "period_to": now.isoformat(), "camera_location": "오산시장", "camera_id": cam["id"],
-                "purpose": "분실물 확인"}).json()
-            with open(clip, "rb") as fh:
-                rec = client.post("/api/v1/recordings", headers=clerk, data={"camera_id": str(cam["id"])},
-                                  files={"file": ("crowd.mp4", fh, "video/mp4")}).json()
+            _, req, rec = file_footage(client, admin, clerk, clip, code="OS-0004", location="오산시장",
+                                       filename="crowd.mp4")
             analysis = client.post("/api/v1/analyses", headers=clerk,
                                    json={"recording_id": rec["id"], "request_id": req["id"]}).json()
             analysis = wait_job(client, clerk, analysis["id"], timeout=1200)
@@ -246,13 +223,7 @@ def test_service_in_segments_gives_the_unsplit_result_and_one_release(tmp_path, 
             out = score_redact(clip, copy, "face", gt)
             assert out["output_frames"] == frames and out["output_audio_streams"] == 0, out
     finally:
-        for w in (first, second, cpu):
-            if w.poll() is None:
-                os.killpg(w.pid, signal.SIGTERM)
-                try:
-                    w.wait(20)
-                except Exception:
-                    os.killpg(w.pid, signal.SIGKILL)
+        stop_workers(first, second, cpu)
         stop(api)
 
 

@@ -6,7 +6,6 @@ any frame, the requester visible in >= 60% of their frames, no audio."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -19,7 +18,7 @@ import pytest
 from conftest import SHARED
 from make_identity_clips import make_clips
 from services import *  # noqa: F403
-from services import login, start_api, stop, wait_job
+from services import file_footage, login, start_api, stop, wait_job
 
 from api.ranges import parse_range
 
@@ -103,17 +102,8 @@ def test_requester_found_checked_and_released_through_the_api(service_env, tmp_p
         with httpx.Client(base_url=base, timeout=120) as client:
             admin, clerk, officer, auditor = (login(client, r) for r in ("admin", "clerk", "privacy_officer",
                                                                          "auditor"))
-            cam = client.post("/api/v1/cameras", headers=admin, json={
-                "code": "OS-0101", "location": "오산시 원동 1", "department": "안전정책과", "officer": "과장",
-                "staff": "관제팀장", "purpose": "사회안정"}).json()
-            now = dt.datetime.now(dt.UTC)
-            req = client.post("/api/v1/requests", headers=clerk, json={
-                "kind": "열람", "requester_name": "김민수", "requester_phone": "010-1234-5678",
-                "period_from": (now - dt.timedelta(hours=1)).isoformat(), "period_to": now.isoformat(),
-                "camera_location": "오산시 원동 1", "camera_id": cam["id"], "purpose": "본인 확인"}).json()
-            with open(clip, "rb") as fh:
-                rec = client.post("/api/v1/recordings", headers=clerk, data={"camera_id": str(cam["id"])},
-                                  files={"file": ("clip.mp4", fh, "video/mp4")}).json()
+            _, req, rec = file_footage(client, admin, clerk, clip, code="OS-0101", location="오산시 원동 1",
+                                       requester="김민수", purpose="본인 확인", phone="010-1234-5678")
             job = client.post("/api/v1/analyses", headers=clerk,
                               json={"recording_id": rec["id"], "request_id": req["id"]}).json()
             analysis = wait_job(client, clerk, job["id"], timeout=600)

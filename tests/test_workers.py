@@ -5,7 +5,6 @@ redelivered release task adds no second ledger row."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import time
@@ -15,7 +14,17 @@ import pytest
 from dbsupport import PgServer
 from s3_server import s3_server  # noqa: F401
 from services import *  # noqa: F403
-from services import login, make_service_env, run_cli, start_api, start_worker, stop, wait_job
+from services import (
+    file_footage,
+    login,
+    make_service_env,
+    run_cli,
+    start_api,
+    start_worker,
+    stop,
+    stop_workers,
+    wait_job,
+)
 
 
 @pytest.fixture
@@ -97,17 +106,8 @@ def test_worker_killed_mid_render_completes_once_nothing_half_released(stack, sh
         with httpx.Client(base_url=base, timeout=60) as client:
             admin, clerk, officer, auditor = (login(client, r) for r in ("admin", "clerk", "privacy_officer",
                                                                           "auditor"))
-            cam = client.post("/api/v1/cameras", headers=admin, json={
-                "code": "OS-0002", "location": "오산시청 앞", "department": "안전정책과", "officer": "과장",
-                "staff": "팀장", "purpose": "사회안정"}).json()
-            now = dt.datetime.now(dt.UTC)
-            req = client.post("/api/v1/requests", headers=clerk, json={
-                "kind": "열람", "requester_name": "이영희", "period_from": (now - dt.timedelta(hours=1)).isoformat(),
-                "period_to": now.isoformat(), "camera_location": "오산시청 앞", "camera_id": cam["id"],
-                "purpose": "분실물 확인"}).json()
-            with open(short_clip, "rb") as fh:
-                rec = client.post("/api/v1/recordings", headers=clerk, data={"camera_id": str(cam["id"])},
-                                  files={"file": ("c.mp4", fh, "video/mp4")}).json()
+            _, req, rec = file_footage(client, admin, clerk, short_clip, code="OS-0002", location="오산시청 앞",
+                                       filename="c.mp4")
             analysis = client.post("/api/v1/analyses", headers=clerk,
                                    json={"recording_id": rec["id"], "request_id": req["id"]}).json()
             analysis = wait_job(client, clerk, analysis["id"], timeout=400)
@@ -171,13 +171,7 @@ def test_worker_killed_mid_render_completes_once_nothing_half_released(stack, sh
             assert mark.stdout.strip() == str(ledger[0]["number"]), mark.stdout + mark.stderr
             assert run_cli(senv, "ledger", "verify").returncode == 0
     finally:
-        for w in (worker, second):
-            if w is not None and w.poll() is None:
-                os.killpg(w.pid, signal.SIGTERM)
-                try:
-                    w.wait(20)
-                except Exception:
-                    os.killpg(w.pid, signal.SIGKILL)
+        stop_workers(worker, second)
 
 
 RABBITMQ = os.environ.get("REDACTOR_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//")
