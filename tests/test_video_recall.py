@@ -73,7 +73,7 @@ def test_a_face_seen_on_one_frame_between_keyframes_is_caught_by_the_audit(tmp_p
     # the face's box at the scale it was pasted: eyes to chin, inside the crop's margin
     s = 96 / (x2 - x1 + 2 * pad)
     gt_box = [fx + pad * s, fy + pad * s, fx + (x2 - x1 + pad) * s, fy + (y2 - y1 + pad) * s]
-    scored = score(clip, out, {"fps": 10, "frames": 12, "size": [640, 360],
+    scored = score(clip, out, {"fps": 10, "frames": 12, "size": [w, h],
                                "boxes": {"5": [{"label": "face", "box": gt_box}]}})
     assert scored["masked_fraction"] == 1.0, scored
     assert scored["output_frames"] == 12
@@ -143,6 +143,15 @@ def test_a_face_visible_after_every_re_mask_blocks_the_release(tmp_path: Path, t
     assert {f["frame"] for f in on_face} == {1, 3, 5, 7}
 
 
+UNTRACKED_FACE_BOX = [300 + 24, 120 + 24, 396 - 24, 216 - 24]  # the face inside the crop's margin
+
+
+def _untracked_face_scored(clip: Path, out: Path, n: int) -> dict:
+    """score_redact of `out` against the face of `_clip_with_its_face_untracked`, labelled on each of its n frames."""
+    return score(clip, out, {"fps": 10, "frames": n, "size": [640, 360],
+                             "boxes": {str(i): [{"label": "face", "box": UNTRACKED_FACE_BOX}] for i in range(n)}})
+
+
 def _clip_with_its_face_untracked(tmp_path: Path, testdata: Path, n: int) -> tuple[Path, object]:
     """A real face on every one of `n` frames, and the clip's track table with its face tracks taken out (the
     analysis sees the face; this table does not): what the audit's re-masks have to make up for."""
@@ -151,7 +160,7 @@ def _clip_with_its_face_untracked(tmp_path: Path, testdata: Path, n: int) -> tup
     face = _messi_face(testdata)
     frames = [textured(640, 360) for _ in range(n)]
     for f in frames:
-        f[120:216, 300:396] = face
+        f[120:216, 300:396] = face  # UNTRACKED_FACE_BOX is this paste less the crop's margin
     clip = write_clip(frames, tmp_path / "face.mp4")
     table = analyze(clip, show_progress=False)
     assert any(t.label == "face" for t in table.tracks)
@@ -172,9 +181,7 @@ def test_a_face_the_analysis_missed_is_masked_in_stream_and_released(tmp_path: P
     assert rep.remask_rounds >= 1 and rep.findings_per_round[0] >= 1 and not rep.findings
     audit_tracks = [t for t in table.tracks if t.sources == ["audit"]]
     assert len(audit_tracks) >= rep.findings_per_round[0]
-    gt_box = [300 + 24, 120 + 24, 396 - 24, 216 - 24]  # the face inside the crop's margin
-    scored = score(clip, out, {"fps": 10, "frames": 40, "size": [640, 360],
-                               "boxes": {str(i): [{"label": "face", "box": gt_box}] for i in range(40)}})
+    scored = _untracked_face_scored(clip, out, 40)
     assert scored["masked_fraction"] == 1.0, scored
     assert scored["output_frames"] == 40
 
@@ -261,7 +268,5 @@ def test_re_masks_that_reach_an_encoded_frame_render_the_clip_again(tmp_path: Pa
     out = tmp_path / "out.mp4"
     rep = redact(clip, out, table=table, show_progress=False)
     assert rep.renders >= 2 and rep.released and rep.remask_rounds >= 1, rep
-    gt_box = [300 + 24, 120 + 24, 396 - 24, 216 - 24]
-    scored = score(clip, out, {"fps": 10, "frames": 16, "size": [640, 360],
-                               "boxes": {str(i): [{"label": "face", "box": gt_box}] for i in range(16)}})
+    scored = _untracked_face_scored(clip, out, 16)
     assert scored["masked_fraction"] == 1.0, scored
